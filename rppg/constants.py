@@ -1,0 +1,25 @@
+"""Constants shared by the pipeline, the networks and training, in one place."""
+
+#: Rate (Hz) every trace and crop window is resampled to, by timestamps.
+MODEL_FPS: float = 30.0
+
+#: Side (pixels) of the square face crop fed to the networks.
+CROP_SIZE: int = 36
+
+#: Number of frames a network sees at once during training (at MODEL_FPS).
+TRAIN_WINDOW: int = 160
+
+#: Default heart-rate band in beats per minute.
+HR_MIN_BPM: float = 40.0
+HR_MAX_BPM: float = 200.0
+
+#: Default analysis window and step (seconds) for live readings and evaluation.
+WINDOW_SECONDS: float = 10.0
+STEP_SECONDS: float = 1.0
+
+#: Signal quality (SNR in dB of the pulse peak and harmonic) below which a
+#: reading is withheld (bpm None) rather than guessed.
+QUALITY_GATE_DB: float = -1.0
+
+#: Methods the command line accepts, default first.
+METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
