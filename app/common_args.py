@@ -1,0 +1,25 @@
+"""Options shared by the commands that run the pipeline, declared once."""
+
+from __future__ import annotations
+
+import argparse
+
+from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, METHODS
+
+
+def add_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method, --weights, --backend, --band."""
+    parser.add_argument("--method", default="student", choices=METHODS + ("student_nokd",),
+                        help="estimator: the distilled student network (default), the teacher, or a "
+                             "classical method (pos, chrom, green)")
+    parser.add_argument("--weights", default=None,
+                        help="weights file for student/teacher (default: the shipped models/<method>.safetensors)")
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnx"),
+                        help="inference backend for networks")
+    parser.add_argument("--band", nargs=2, type=float, default=(HR_MIN_BPM, HR_MAX_BPM), metavar=("LOW", "HIGH"),
+                        help="heart-rate band in bpm")
+
+
+def add_source_argument(parser: argparse.ArgumentParser, default: str = "0") -> None:
+    parser.add_argument("--source", default=default,
+                        help="camera index (0), video file, image folder, or 'demo' (a synthetic face, no camera)")

@@ -1,0 +1,1 @@
+"""Face tracking and the regions cut from a tracked face."""

@@ -1,0 +1,137 @@
+"""Per-image face detectors: mediapipe BlazeFace (default) and OpenCV's Haar cascade (fallback).
+
+Both return every face in the image as :class:`FaceBox`; tracking and smoothing
+live in :mod:`rppg.face.tracker`, so the detectors stay stateless.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rppg.containers import FaceBox
+from rppg.errors import ConfigError
+from rppg.paths import FACE_DETECTOR_MODEL
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """mediapipe's native runtime prints INFO banners straight to file descriptor 2 when a
+    detector is created, first run and closed; hide those moments only."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
+def _close_quietly(detector: object) -> None:
+    with _native_stderr_silenced():
+        try:
+            detector.close()
+        except Exception:  # its worker pool is already gone at interpreter exit
+            detector._handle = None  # so mediapipe's own __del__ does not try again
+
+
+class BlazeFaceDetector:
+    """mediapipe Tasks FaceDetector with the BlazeFace short-range model shipped in ``models/``."""
+
+    name = "mediapipe"
+
+    def __init__(self, model_path: Path = FACE_DETECTOR_MODEL, min_confidence: float = 0.5) -> None:
+        if not Path(model_path).is_file():
+            raise ConfigError(f"face detector model missing: {model_path}")
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        self._mp = mp
+        options = vision.FaceDetectorOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path)),
+            running_mode=vision.RunningMode.IMAGE,
+            min_detection_confidence=min_confidence,
+        )
+        with _native_stderr_silenced():
+            self._detector = vision.FaceDetector.create_from_options(options)
+            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
+        self._warm_shapes: set[tuple[int, ...]] = set()
+        # Closed at the latest when the interpreter exits, before mediapipe's worker threads stop.
+        self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            register(self._finalizer)
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        height, width = image.shape[:2]
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if image.shape in self._warm_shapes:
+            result = self._detector.detect(mp_image)
+        else:  # the runtime warns once per new input shape
+            with _native_stderr_silenced():
+                result = self._detector.detect(mp_image)
+            self._warm_shapes.add(image.shape)
+        faces = []
+        for det in result.detections:
+            bb = det.bounding_box
+            keypoints = np.array([[k.x * width, k.y * height] for k in det.keypoints], dtype=np.float32)
+            score = det.categories[0].score if det.categories else 1.0
+            faces.append(FaceBox(float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height),
+                                 keypoints if len(keypoints) == 6 else None, float(score)))
+        return faces
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+class HaarDetector:
+    """OpenCV frontal-face Haar cascade: no keypoints, looser boxes; the fallback and the baseline."""
+
+    name = "haar"
+
+    def __init__(self) -> None:
+        if not hasattr(cv2, "CascadeClassifier"):
+            raise ConfigError("this OpenCV build has no CascadeClassifier; install opencv-contrib-python")
+        path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ConfigError(f"cannot load Haar cascade: {path}")
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        scale = 320.0 / max(gray.shape)  # detect on a small image: faster, same boxes
+        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+        scale = min(scale, 1.0)
+        found = self._cascade.detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
+        return [FaceBox(x / scale, y / scale, w / scale, h / scale) for (x, y, w, h) in found]
+
+    def close(self) -> None:
+        pass
+
+
+def make_detector(kind: str = "mediapipe") -> BlazeFaceDetector | HaarDetector:
+    """``mediapipe`` falls back to Haar when mediapipe cannot be imported."""
+    if kind == "haar":
+        return HaarDetector()
+    if kind != "mediapipe":
+        raise ConfigError(f"unknown face detector {kind!r} (use mediapipe or haar)")
+    try:
+        return BlazeFaceDetector()
+    except ImportError:
+        return HaarDetector()

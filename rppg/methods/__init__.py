@@ -1,0 +1,1 @@
+"""Estimators that turn a face trace into a BVP waveform."""

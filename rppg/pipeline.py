@@ -1,0 +1,205 @@
+"""The pipeline every front end shares: frames -> face -> per-frame sample -> BVP -> heart rate.
+
+Per frame it only tracks the face and extracts one small sample (a skin RGB
+mean or a 36x36 crop); everything heavier (resampling by timestamps, the
+estimator, the spectrum) runs once per reading, i.e. once per ``step_s``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from rppg.constants import (
+    CROP_SIZE,
+    HR_MAX_BPM,
+    HR_MIN_BPM,
+    MODEL_FPS,
+    QUALITY_GATE_DB,
+    STEP_SECONDS,
+    WINDOW_SECONDS,
+)
+from rppg.containers import FaceBox, Frame, HeartRate, Reading
+from rppg.errors import ConfigError
+from rppg.estimators import Estimator, make_estimator
+from rppg.face.regions import box_mean_rgb, crop_face, skin_mean_rgb
+from rppg.face.tracker import FaceTracker
+from rppg.signal.filters import resample_uniform
+from rppg.signal.hr import estimate_hr
+from rppg.sources.base import FrameSource
+
+#: A window needs a face in at least this share of its frames to give a reading.
+MIN_FACE_SHARE = 0.6
+#: Networks run on chunks of this many samples (10 s at MODEL_FPS), overlapped by half, offline.
+_CHUNK = 300
+
+
+@dataclass
+class ClipTrace:
+    """A whole clip's BVP on a uniform MODEL_FPS grid (seconds from the first frame)."""
+
+    times: np.ndarray
+    bvp: np.ndarray
+    face: np.ndarray  # bool per grid sample: was a face tracked there
+    face_fraction: float
+    n_frames: int
+    duration_s: float
+    fs: float = MODEL_FPS
+
+    def heart_rate(self, start: float | None = None, end: float | None = None,
+                   band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
+                   gate_db: float = QUALITY_GATE_DB) -> HeartRate:
+        """Heart rate over [start, end) seconds, withheld when the face was mostly missing."""
+        sel = np.ones(len(self.times), bool)
+        if start is not None:
+            sel &= self.times >= start - 1e-9
+        if end is not None:
+            sel &= self.times < end - 1e-9
+        if not sel.any() or self.face[sel].mean() < MIN_FACE_SHARE:
+            return HeartRate(bpm=None, quality=-np.inf, peak_bpm=float("nan"))
+        return estimate_hr(self.bvp[sel], self.fs, band, gate_db)
+
+
+def _pad_to_multiple(x: np.ndarray, multiple: int = 8) -> np.ndarray:
+    extra = (-len(x)) % multiple
+    return np.concatenate([x, np.repeat(x[-1:], extra, axis=0)]) if extra else x
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    std = x.std()
+    return (x - x.mean()) / std if std > 0 else x - x.mean()
+
+
+class Pipeline:
+    """Streaming (``push``) and offline (``process_clip``) heart-rate estimation for one face."""
+
+    def __init__(self, method: str = "student", weights: str | None = None, backend: str = "torch",
+                 band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM), window_s: float = WINDOW_SECONDS,
+                 step_s: float = STEP_SECONDS, gate_db: float = QUALITY_GATE_DB,
+                 detector: str = "mediapipe", roi: str = "skin") -> None:
+        if not 0 < band[0] < band[1]:
+            raise ConfigError(f"heart-rate band must be 0 < low < high, got {band[0]}-{band[1]} bpm")
+        if band[1] / 60.0 >= MODEL_FPS / 2:
+            raise ConfigError(f"band upper edge {band[1]} bpm is above the Nyquist rate of {MODEL_FPS} Hz sampling")
+        if window_s < 4 or step_s <= 0:
+            raise ConfigError("window must be at least 4 s and step positive")
+        if roi not in ("skin", "box"):
+            raise ConfigError(f"unknown roi {roi!r} (use skin or box)")
+        self.method = method
+        self.estimator: Estimator = make_estimator(method, weights, backend)
+        self.band, self.window_s, self.step_s, self.gate_db = band, window_s, step_s, gate_db
+        self.tracker = FaceTracker(detector)
+        self._mean_rgb = skin_mean_rgb if roi == "skin" else box_mean_rgb
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the buffered window and the tracked face (a new source, a loop)."""
+        self.tracker.reset()
+        keep = int((self.window_s + 2.0) * 120)  # enough for 120 fps cameras
+        self._times: deque[float] = deque(maxlen=keep)
+        self._samples: deque[np.ndarray | None] = deque(maxlen=keep)
+        self._next_emit: float | None = None
+        self.last_box: FaceBox | None = None
+        self.frames_seen = 0
+
+    # --- per frame -------------------------------------------------------------------------
+    def _sample(self, frame: Frame, box: FaceBox | None) -> np.ndarray | None:
+        if box is None:
+            return None
+        if self.estimator.kind == "crop":
+            return crop_face(frame.image, box, CROP_SIZE)
+        return self._mean_rgb(frame.image, box)
+
+    def _observe(self, frame: Frame) -> np.ndarray | None:
+        box = self.tracker.update(frame)
+        self.last_box = box
+        self.frames_seen += 1
+        return self._sample(frame, box)
+
+    # --- per reading -----------------------------------------------------------------------
+    def _estimate(self, times: np.ndarray, samples: list[np.ndarray | None], t0: float,
+                  t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Resample the face samples onto the MODEL_FPS grid and run the estimator.
+
+        Returns (grid times, bvp, face mask); frames without a face are bridged by
+        interpolation and flagged in the mask.
+        """
+        have = np.array([s is not None for s in samples])
+        grid = t0 + np.arange(int(np.floor((t1 - t0) * MODEL_FPS + 1e-9)) + 1) / MODEL_FPS
+        face = np.interp(grid, times, have.astype(float)) >= 0.5 if len(times) else np.zeros(len(grid), bool)
+        if have.sum() < 2:
+            return grid, np.zeros(len(grid)), np.zeros(len(grid), bool)
+        stacked = np.stack([s for s in samples if s is not None]).astype(np.float32)
+        _, uniform = resample_uniform(times[have], stacked, MODEL_FPS, t0, t1)
+        uniform = uniform[: len(grid)]
+        if self.estimator.kind == "crop":
+            bvp = self._run_network(uniform.clip(0, 255).astype(np.uint8))
+        else:
+            bvp = self.estimator(uniform)
+        return grid[: len(bvp)], bvp, face[: len(bvp)]
+
+    def _run_network(self, crops: np.ndarray) -> np.ndarray:
+        """Networks see at most ``_CHUNK`` samples at once; longer clips overlap-add half-overlapping
+        chunks with a triangular weight, so memory stays flat for any clip length."""
+        n = len(crops)
+        if n <= _CHUNK:
+            return _standardise(self._network_window(crops))
+        out, weight = np.zeros(n), np.zeros(n)
+        taper = np.bartlett(_CHUNK + 2)[1:-1]
+        starts = list(range(0, n - _CHUNK + 1, _CHUNK // 2))
+        if starts[-1] != n - _CHUNK:
+            starts.append(n - _CHUNK)
+        for s in starts:
+            out[s:s + _CHUNK] += taper * _standardise(self._network_window(crops[s:s + _CHUNK]))
+            weight[s:s + _CHUNK] += taper
+        return out / np.maximum(weight, 1e-9)
+
+    def _network_window(self, crops: np.ndarray) -> np.ndarray:
+        """Networks take lengths divisible by 8: pad by repeating the last crop, then trim."""
+        return self.estimator(_pad_to_multiple(crops))[: len(crops)]
+
+    # --- streaming -------------------------------------------------------------------------
+    def push(self, frame: Frame) -> Reading | None:
+        """Add one frame; returns a Reading once per ``step_s`` once ``window_s`` of input is buffered."""
+        sample = self._observe(frame)
+        self._times.append(frame.t)
+        self._samples.append(sample)
+        if self._next_emit is None:
+            self._next_emit = frame.t + self.window_s
+        if frame.t + 1e-9 < self._next_emit:
+            return None
+        self._next_emit = max(self._next_emit + self.step_s, frame.t + 1e-9)
+        return self._reading(frame.t)
+
+    def _reading(self, t_now: float) -> Reading:
+        times = np.fromiter(self._times, float)
+        keep = times >= t_now - self.window_s
+        samples = [s for s, k in zip(self._samples, keep, strict=True) if k]
+        times = times[keep]
+        face_now = self.last_box is not None
+        grid, bvp, face = self._estimate(times, samples, t_now - self.window_s, t_now)
+        if len(face) == 0 or face.mean() < MIN_FACE_SHARE:
+            return Reading(t_now, None, float("-inf"), face_now, np.zeros(0, np.float32), self.last_box)
+        hr = estimate_hr(bvp, MODEL_FPS, self.band, self.gate_db)
+        return Reading(t_now, hr.bpm, hr.quality, face_now, _standardise(bvp).astype(np.float32), self.last_box)
+
+    # --- offline ---------------------------------------------------------------------------
+    def process_clip(self, source: FrameSource) -> ClipTrace:
+        """Track and extract over a whole source, then estimate the BVP of the whole clip at once."""
+        self.reset()
+        times: list[float] = []
+        samples: list[np.ndarray | None] = []
+        for frame in source:
+            samples.append(self._observe(frame))
+            times.append(frame.t)
+        t = np.asarray(times, float)
+        if len(t) < 2:
+            return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0)
+        grid, bvp, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
+        n_face = sum(s is not None for s in samples)
+        return ClipTrace(grid, bvp, face, n_face / len(samples), len(samples), float(t[-1] - t[0]))
+
+    def close(self) -> None:
+        self.tracker.close()

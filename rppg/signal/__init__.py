@@ -1,0 +1,1 @@
+"""Signal processing: filtering, resampling, heart rate from a BVP waveform."""

@@ -1,0 +1,26 @@
+"""Turn a ``--source`` string into a frame source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rppg.errors import SourceError
+from rppg.sources.base import FrameSource
+from rppg.sources.demo import DemoSource
+from rppg.sources.folder import ImageFolderSource
+from rppg.sources.video import VideoFileSource, WebcamSource
+
+
+def open_source(spec: str, realtime: bool = False) -> FrameSource:
+    """``"0"`` (camera index), a video file, an image folder, or ``"demo"``."""
+    spec = str(spec).strip()
+    if spec == "demo":
+        return DemoSource(realtime=realtime)
+    if spec.isdigit():
+        return WebcamSource(int(spec))
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return ImageFolderSource(path, realtime=realtime)
+    if path.is_file():
+        return VideoFileSource(path, realtime=realtime)
+    raise SourceError(f"source not found: {spec!r} (expected a camera index, a video file, an image folder, or 'demo')")

@@ -1,0 +1,108 @@
+"""Video files (any container OpenCV reads) and webcams."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from rppg.containers import Frame
+from rppg.errors import SourceError
+from rppg.sources.base import FrameSource
+
+
+class VideoFileSource(FrameSource):
+    """Frames of a video file, timestamped by the container (or by given times).
+
+    ``times`` (seconds, one per frame) overrides the container's timestamps, for
+    datasets that record capture times next to the video.
+    """
+
+    def __init__(self, path: str | Path, realtime: bool = False, times: np.ndarray | None = None) -> None:
+        super().__init__(realtime)
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"video file not found: {self.path}")
+        if self.path.stat().st_size == 0:
+            raise SourceError(f"video file is empty (0 bytes): {self.path}")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            raise SourceError(f"cannot decode video file: {self.path}")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
+        self.name = self.path.name
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self._times = None if times is None else np.asarray(times, dtype=np.float64)
+        self._index = 0
+        self._t0: float | None = None
+        self._last_t = -1.0
+        first = self._read_raw()
+        if first is None:
+            raise SourceError(f"video file has no readable frames: {self.path}")
+        self._pending: Frame | None = first
+
+    def _container_time(self) -> float:
+        msec = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+        return msec / 1000.0 if msec > 0 or self._index == 0 else self._index / self.fps
+
+    def _read_raw(self) -> Frame | None:
+        if self._times is not None and self._index >= len(self._times):
+            return None
+        ok, image = self._cap.read()
+        if not ok or image is None:
+            return None
+        if self._times is not None:
+            t = float(self._times[self._index])
+        else:
+            t = self._container_time()
+            # Containers without timestamps, or with repeated ones, fall back to the nominal rate.
+            if t <= self._last_t:
+                t = self._last_t + 1.0 / self.fps
+        self._index += 1
+        if self._t0 is None:
+            self._t0 = t
+        self._last_t = t
+        return Frame(image=image, t=t - self._t0)
+
+    def _read(self) -> Frame | None:
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+            return frame
+        return self._read_raw()
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class WebcamSource(FrameSource):
+    """A camera by index; timestamps are capture times on the monotonic clock."""
+
+    live = True
+
+    def __init__(self, index: int, width: int = 640, height: int = 480) -> None:
+        super().__init__(realtime=False)
+        self.index = index
+        self.name = f"camera {index}"
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"cannot open camera {index} (not connected, or in use by another program)")
+        self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
+        self._t0: float | None = None
+
+    def _read(self) -> Frame | None:
+        ok, image = self._cap.read()
+        now = time.monotonic()
+        if not ok or image is None:
+            return None
+        if self._t0 is None:
+            self._t0 = now
+        return Frame(image=image, t=now - self._t0)
+
+    def close(self) -> None:
+        self._cap.release()
