@@ -58,11 +58,12 @@ class Reading:
     source: str = "ok"
 
     def to_json(self) -> dict:
-        """The documented JSON schema: t, bpm (or null), quality, face (+ source when not ok)."""
+        """The documented JSON schema: t, bpm (or null), quality (dB, or null when there was
+        no signal to measure), face (+ source when not ok). Always strict JSON: no NaN/Infinity."""
         out = {
             "t": round(float(self.t), 3),
             "bpm": None if self.bpm is None else round(float(self.bpm), 2),
-            "quality": round(float(self.quality), 2),
+            "quality": round(float(self.quality), 2) if np.isfinite(self.quality) else None,
             "face": bool(self.face),
         }
         if self.source != "ok":
