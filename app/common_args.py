@@ -23,3 +23,12 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
 def add_source_argument(parser: argparse.ArgumentParser, default: str = "0") -> None:
     parser.add_argument("--source", default=default,
                         help="camera index (0), video file, image folder, or 'demo' (a synthetic face, no camera)")
+
+
+def add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    """--detector and --roi: the face tracker and where classical methods average skin."""
+    parser.add_argument("--detector", default="mediapipe", choices=("mediapipe", "haar"),
+                        help="face detector: mediapipe BlazeFace (default) or OpenCV's Haar cascade (baseline)")
+    parser.add_argument("--roi", default="skin", choices=("skin", "box"),
+                        help="classical methods average skin patches (forehead, cheeks; default) or the whole "
+                             "face box (baseline)")

@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.common_args import add_method_arguments
+from app.common_args import add_method_arguments, add_tracking_arguments
 from rppg.constants import STEP_SECONDS, WINDOW_SECONDS
 from rppg.datasets import FORMATS, load_dataset
 from rppg.errors import ConfigError, RppgError
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", metavar="DATASET", help="dataset folder (or a single clip's folder)")
     parser.add_argument("--format", required=True, choices=tuple(FORMATS), help="dataset layout")
     add_method_arguments(parser)
+    add_tracking_arguments(parser)
     parser.add_argument("--json", required=True, metavar="OUT.json", help="where to write the report")
     parser.add_argument("--plots", default=None, metavar="DIR",
                         help="also write Bland-Altman, scatter and per-clip HR-over-time PNGs here")
@@ -82,13 +83,15 @@ def run(args: argparse.Namespace) -> int:
     clips = load_dataset(args.dataset, args.format)
     from rppg.pipeline import Pipeline  # after the dataset check: bad paths fail before models load
 
-    def make_pipeline() -> Pipeline:
-        return Pipeline(args.method, args.weights, args.backend, band=tuple(args.band),
-                        window_s=args.window, step_s=args.step)
-
-    report = evaluate_clips(clips, make_pipeline, window_s=args.window, step_s=args.step,
-                            band=tuple(args.band), progress=not args.no_progress,
-                            method=args.method, dataset_format=args.format)
+    pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band),
+                        window_s=args.window, step_s=args.step, detector=args.detector, roi=args.roi)
+    try:
+        report = evaluate_clips(clips, pipeline, window_s=args.window, step_s=args.step,
+                                band=tuple(args.band), progress=not args.no_progress,
+                                method=args.method, dataset_format=args.format)
+    finally:
+        pipeline.close()
+    report["summary"]["detector"], report["summary"]["roi"] = args.detector, args.roi
     out = Path(args.json)
     _write_json(report, out)
     print(summary_table(report))

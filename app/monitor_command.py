@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.common_args import add_method_arguments, add_source_argument
+from app.common_args import add_method_arguments, add_source_argument, add_tracking_arguments
 from rppg.pipeline import Pipeline
 from rppg.sources import open_source
 
@@ -14,6 +14,7 @@ from rppg.sources import open_source
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_argument(parser)
     add_method_arguments(parser)
+    add_tracking_arguments(parser)
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds of input (default: until the source ends)")
     parser.add_argument("--realtime", action="store_true",
@@ -22,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band), window_s=args.window)
+    pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band), window_s=args.window,
+                        detector=args.detector, roi=args.roi)
     printed = 0
     last_t = 0.0
     with open_source(args.source, realtime=args.realtime) as source:

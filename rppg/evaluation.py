@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -115,22 +115,18 @@ def summarize(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def evaluate_clips(clips: Iterable[Clip], pipeline_factory: Callable[[], Any],
+def evaluate_clips(clips: Iterable[Clip], pipeline: Any,
                    window_s: float = WINDOW_SECONDS, step_s: float = STEP_SECONDS,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM), progress: bool = True,
                    method: str | None = None, dataset_format: str | None = None) -> dict[str, Any]:
     """The evaluation report: ``{"summary": {...}, "clips": [...]}`` (schema in the module docs of
-    ``app.evaluate_command``). Each clip gets a fresh pipeline so no state leaks between clips."""
+    ``app.evaluate_command``). The pipeline is built once (networks load once) and reset per
+    clip by ``process_clip``; the caller closes it."""
     clips = list(clips)
     entries: list[dict[str, Any]] = []
     clip_seconds = wall_seconds = 0.0
-    pipeline = None
     for clip in tqdm(clips, desc="evaluate", unit="clip", file=sys.stderr, disable=not progress):
-        pipeline = pipeline_factory()
-        try:
-            entry, wall = evaluate_clip(clip, pipeline, window_s, step_s, band)
-        finally:
-            pipeline.close()
+        entry, wall = evaluate_clip(clip, pipeline, window_s, step_s, band)
         entries.append(entry)
         clip_seconds += entry["duration_s"] or 0.0
         wall_seconds += wall

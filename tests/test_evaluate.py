@@ -115,7 +115,7 @@ def test_evaluate_cli_writes_report_with_schema(evaluated):
 def test_evaluation_of_real_recording_tracks_the_finger_reference():
     """POS on the real clip: windows pair estimate and reference on one clock, so they agree."""
     clips = load_dataset(REAL_CLIP, "recording")
-    report = evaluate_clips(clips, lambda: Pipeline("pos"), progress=False, method="pos",
+    report = evaluate_clips(clips, Pipeline("pos"), progress=False, method="pos",
                             dataset_format="recording")
     summary, clip = report["summary"], report["clips"][0]
     assert clip["hr_ref"] == pytest.approx(70.6, abs=1.0)
