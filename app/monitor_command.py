@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band), window_s=args.window,
-                        detector=args.detector, roi=args.roi)
+                        detector=args.detector, roi=args.roi, fallback=args.fallback)
     printed = 0
     last_t = 0.0
     with open_source(args.source, realtime=args.realtime) as source:

@@ -36,9 +36,17 @@ MIN_FACE_SHARE = 0.6
 _CHUNK = 300
 
 
+def _best(estimates: list[HeartRate]) -> HeartRate:
+    """The estimate with the highest quality: a fallback method takes over only where it is cleaner."""
+    return max(estimates, key=lambda hr: hr.quality)
+
+
 @dataclass
 class ClipTrace:
-    """A whole clip's BVP on a uniform MODEL_FPS grid (seconds from the first frame)."""
+    """A whole clip's BVP on a uniform MODEL_FPS grid (seconds from the first frame).
+
+    ``bvp`` is the chosen method's waveform; ``fallback_bvp`` the fallback method's, when one is set.
+    """
 
     times: np.ndarray
     bvp: np.ndarray
@@ -47,6 +55,7 @@ class ClipTrace:
     n_frames: int
     duration_s: float
     fs: float = MODEL_FPS
+    fallback_bvp: np.ndarray | None = None
 
     def heart_rate(self, start: float | None = None, end: float | None = None,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
@@ -59,7 +68,8 @@ class ClipTrace:
             sel &= self.times < end - 1e-9
         if not sel.any() or self.face[sel].mean() < MIN_FACE_SHARE:
             return HeartRate(bpm=None, quality=-np.inf, peak_bpm=float("nan"))
-        return estimate_hr(self.bvp[sel], self.fs, band, gate_db)
+        waves = [self.bvp] if self.fallback_bvp is None else [self.bvp, self.fallback_bvp]
+        return _best([estimate_hr(w[sel], self.fs, band, gate_db) for w in waves])
 
 
 def _pad_to_multiple(x: np.ndarray, multiple: int = 8) -> np.ndarray:
@@ -78,7 +88,7 @@ class Pipeline:
     def __init__(self, method: str = "student", weights: str | None = None, backend: str = "torch",
                  band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM), window_s: float = WINDOW_SECONDS,
                  step_s: float = STEP_SECONDS, gate_db: float = QUALITY_GATE_DB,
-                 detector: str = "mediapipe", roi: str = "skin") -> None:
+                 detector: str = "mediapipe", roi: str = "skin", fallback: str | None = None) -> None:
         if not 0 < band[0] < band[1]:
             raise ConfigError(f"heart-rate band must be 0 < low < high, got {band[0]}-{band[1]} bpm")
         if band[1] / 60.0 >= MODEL_FPS / 2:
@@ -89,6 +99,12 @@ class Pipeline:
             raise ConfigError(f"unknown roi {roi!r} (use skin or box)")
         self.method = method
         self.estimator: Estimator = make_estimator(method, weights, backend)
+        self.fallback: Estimator | None = None
+        if fallback not in (None, "none", method):
+            self.fallback = make_estimator(fallback)
+            if self.fallback.kind != "rgb":
+                raise ConfigError(f"fallback must be a classical method (pos, chrom, green), not {fallback!r}")
+        self._kinds = tuple(dict.fromkeys(e.kind for e in (self.estimator, self.fallback) if e is not None))
         self.band, self.window_s, self.step_s, self.gate_db = band, window_s, step_s, gate_db
         self.tracker = FaceTracker(detector)
         self._mean_rgb = skin_mean_rgb if roi == "skin" else box_mean_rgb
@@ -99,46 +115,53 @@ class Pipeline:
         self.tracker.reset()
         keep = int((self.window_s + 2.0) * 120)  # enough for 120 fps cameras
         self._times: deque[float] = deque(maxlen=keep)
-        self._samples: deque[np.ndarray | None] = deque(maxlen=keep)
+        self._samples: deque[dict[str, np.ndarray] | None] = deque(maxlen=keep)
         self._next_emit: float | None = None
         self.last_box: FaceBox | None = None
         self.frames_seen = 0
 
     # --- per frame -------------------------------------------------------------------------
-    def _sample(self, frame: Frame, box: FaceBox | None) -> np.ndarray | None:
+    def _sample(self, frame: Frame, box: FaceBox | None) -> dict[str, np.ndarray] | None:
+        """What the estimators need from this frame: a crop, a skin mean, or both."""
         if box is None:
             return None
-        if self.estimator.kind == "crop":
-            return crop_face(frame.image, box, CROP_SIZE)
-        return self._mean_rgb(frame.image, box)
+        sample = {}
+        if "crop" in self._kinds:
+            sample["crop"] = crop_face(frame.image, box, CROP_SIZE)
+        if "rgb" in self._kinds:
+            rgb = self._mean_rgb(frame.image, box)
+            if rgb is None:
+                return None
+            sample["rgb"] = rgb
+        return sample
 
-    def _observe(self, frame: Frame) -> np.ndarray | None:
+    def _observe(self, frame: Frame) -> dict[str, np.ndarray] | None:
         box = self.tracker.update(frame)
         self.last_box = box
         self.frames_seen += 1
         return self._sample(frame, box)
 
     # --- per reading -----------------------------------------------------------------------
-    def _estimate(self, times: np.ndarray, samples: list[np.ndarray | None], t0: float,
-                  t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Resample the face samples onto the MODEL_FPS grid and run the estimator.
+    def _estimate(self, times: np.ndarray, samples: list[dict[str, np.ndarray] | None], t0: float,
+                  t1: float) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """Resample the face samples onto the MODEL_FPS grid and run the estimator (and fallback).
 
-        Returns (grid times, bvp, face mask); frames without a face are bridged by
-        interpolation and flagged in the mask.
+        Returns (grid times, [bvp, fallback bvp], face mask); frames without a face are
+        bridged by interpolation and flagged in the mask.
         """
         have = np.array([s is not None for s in samples])
         grid = t0 + np.arange(int(np.floor((t1 - t0) * MODEL_FPS + 1e-9)) + 1) / MODEL_FPS
-        face = np.interp(grid, times, have.astype(float)) >= 0.5 if len(times) else np.zeros(len(grid), bool)
+        estimators = [e for e in (self.estimator, self.fallback) if e is not None]
         if have.sum() < 2:
-            return grid, np.zeros(len(grid)), np.zeros(len(grid), bool)
-        stacked = np.stack([s for s in samples if s is not None]).astype(np.float32)
-        _, uniform = resample_uniform(times[have], stacked, MODEL_FPS, t0, t1)
-        uniform = uniform[: len(grid)]
-        if self.estimator.kind == "crop":
-            bvp = self._run_network(uniform.clip(0, 255).astype(np.uint8))
-        else:
-            bvp = self.estimator(uniform)
-        return grid[: len(bvp)], bvp, face[: len(bvp)]
+            return grid, [np.zeros(len(grid)) for _ in estimators], np.zeros(len(grid), bool)
+        face = np.interp(grid, times, have.astype(float)) >= 0.5
+        present = [s for s in samples if s is not None]
+        uniform = {kind: resample_uniform(times[have], np.stack([s[kind] for s in present]).astype(np.float32),
+                                          MODEL_FPS, t0, t1)[1][: len(grid)] for kind in self._kinds}
+        waves = [self._run_network(uniform["crop"].clip(0, 255).astype(np.uint8)) if e.kind == "crop"
+                 else e(uniform["rgb"]) for e in estimators]
+        n = min(len(w) for w in waves)
+        return grid[:n], [w[:n] for w in waves], face[:n]
 
     def _run_network(self, crops: np.ndarray) -> np.ndarray:
         """Networks see at most ``_CHUNK`` samples at once; longer clips overlap-add half-overlapping
@@ -179,27 +202,31 @@ class Pipeline:
         samples = [s for s, k in zip(self._samples, keep, strict=True) if k]
         times = times[keep]
         face_now = self.last_box is not None
-        grid, bvp, face = self._estimate(times, samples, t_now - self.window_s, t_now)
+        _, waves, face = self._estimate(times, samples, t_now - self.window_s, t_now)
         if len(face) == 0 or face.mean() < MIN_FACE_SHARE:
             return Reading(t_now, None, float("-inf"), face_now, np.zeros(0, np.float32), self.last_box)
-        hr = estimate_hr(bvp, MODEL_FPS, self.band, self.gate_db)
-        return Reading(t_now, hr.bpm, hr.quality, face_now, _standardise(bvp).astype(np.float32), self.last_box)
+        estimates = [estimate_hr(w, MODEL_FPS, self.band, self.gate_db) for w in waves]
+        best = int(np.argmax([hr.quality for hr in estimates]))
+        hr = estimates[best]
+        return Reading(t_now, hr.bpm, hr.quality, face_now, _standardise(waves[best]).astype(np.float32),
+                       self.last_box)
 
     # --- offline ---------------------------------------------------------------------------
     def process_clip(self, source: FrameSource) -> ClipTrace:
         """Track and extract over a whole source, then estimate the BVP of the whole clip at once."""
         self.reset()
         times: list[float] = []
-        samples: list[np.ndarray | None] = []
+        samples: list[dict[str, np.ndarray] | None] = []
         for frame in source:
             samples.append(self._observe(frame))
             times.append(frame.t)
         t = np.asarray(times, float)
         if len(t) < 2:
             return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0)
-        grid, bvp, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
+        grid, waves, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
         n_face = sum(s is not None for s in samples)
-        return ClipTrace(grid, bvp, face, n_face / len(samples), len(samples), float(t[-1] - t[0]))
+        return ClipTrace(grid, waves[0], face, n_face / len(samples), len(samples), float(t[-1] - t[0]),
+                         fallback_bvp=waves[1] if len(waves) > 1 else None)
 
     def close(self) -> None:
         self.tracker.close()
