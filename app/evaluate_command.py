@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     from rppg.pipeline import Pipeline  # after the dataset check: bad paths fail before models load
 
     pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band),
-                        window_s=args.window, step_s=args.step, detector=args.detector, roi=args.roi, fallback=args.fallback)
+                        window_s=args.window, step_s=args.step, detector=args.detector, roi=args.roi,
+                        fallback=args.fallback)
     try:
         report = evaluate_clips(clips, pipeline, window_s=args.window, step_s=args.step,
                                 band=tuple(args.band), progress=not args.no_progress,
