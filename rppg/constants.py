@@ -19,7 +19,7 @@ STEP_SECONDS: float = 1.0
 
 #: Signal quality (SNR in dB of the pulse peak and harmonic) below which a
 #: reading is withheld (bpm None) rather than guessed.
-QUALITY_GATE_DB: float = -1.0
+QUALITY_GATE_DB: float = -1.5
 
 #: Methods the command line accepts, default first.
 METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")

@@ -24,7 +24,7 @@ from rppg.constants import (
 from rppg.containers import FaceBox, Frame, HeartRate, Reading
 from rppg.errors import ConfigError
 from rppg.estimators import Estimator, make_estimator
-from rppg.face.regions import box_mean_rgb, crop_face, skin_mean_rgb
+from rppg.face.regions import SkinSampler, box_mean_rgb, crop_face
 from rppg.face.tracker import FaceTracker
 from rppg.signal.filters import resample_uniform
 from rppg.signal.hr import estimate_hr
@@ -107,12 +107,15 @@ class Pipeline:
         self._kinds = tuple(dict.fromkeys(e.kind for e in (self.estimator, self.fallback) if e is not None))
         self.band, self.window_s, self.step_s, self.gate_db = band, window_s, step_s, gate_db
         self.tracker = FaceTracker(detector)
-        self._mean_rgb = skin_mean_rgb if roi == "skin" else box_mean_rgb
+        self._skin = SkinSampler() if roi == "skin" else None
+        self._mean_rgb = self._skin if self._skin is not None else box_mean_rgb
         self.reset()
 
     def reset(self) -> None:
         """Forget the buffered window and the tracked face (a new source, a loop)."""
         self.tracker.reset()
+        if self._skin is not None:
+            self._skin.reset()
         keep = int((self.window_s + 2.0) * 120)  # enough for 120 fps cameras
         self._times: deque[float] = deque(maxlen=keep)
         self._samples: deque[dict[str, np.ndarray] | None] = deque(maxlen=keep)

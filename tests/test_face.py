@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rppg.containers import FaceBox, Frame
-from rppg.face.regions import crop_face, skin_mean_rgb, skin_rects
+from rppg.face.regions import SkinSampler, crop_face, skin_rects, skin_weights
 from rppg.face.tracker import FaceTracker, iou
 from rppg.sources import open_source
 from tests.conftest import PYFEAT, REAL_VIDEO
@@ -96,6 +96,19 @@ def test_skin_regions_sit_inside_the_face(tracker):
     for rx, ry, rw, rh in skin_rects(box):
         assert box.x - 0.1 * box.w <= rx and rx + rw <= box.x + 1.1 * box.w
         assert box.y - 0.3 * box.h <= ry and ry + rh <= box.y + box.h
-    rgb = skin_mean_rgb(frame.image, box)
+    rgb = SkinSampler()(frame.image, box)
     assert rgb is not None and rgb[0] > rgb[2]  # skin: more red than blue
     assert iou(box, box) == pytest.approx(1.0)
+
+
+def test_skin_mask_drops_hair_and_keeps_skin():
+    patch = np.zeros((40, 40, 3), np.uint8)
+    patch[:] = (90, 120, 180)  # BGR skin
+    patch[:12] = (20, 25, 30)  # dark hair across the top
+    weights, median = skin_weights(patch)
+    assert weights[25:, :].min() > 0.95 and weights[:8, :].max() < 0.05
+    sampler = SkinSampler()
+    box = FaceBox(0, 0, 40, 40)  # no keypoints: patches from box fractions, inside the skin area
+    image = np.zeros((60, 60, 3), np.uint8)
+    image[:] = (90, 120, 180)
+    assert np.allclose(sampler(image, box), [180, 120, 90], atol=1)

@@ -17,10 +17,11 @@ from rppg.containers import FaceBox
 #: The network crop is a square this many times the larger box side, centred on the box.
 CROP_SCALE = 1.2
 
-# YCrCb skin range; wide enough for dark and light skin under warm or cool light.
-_SKIN_LO = np.array([0, 128, 70], np.uint8)
-_SKIN_HI = np.array([255, 180, 135], np.uint8)
-_MIN_SKIN_SHARE = 0.15
+#: Skin weighting: a pixel counts fully when its chroma (Cr, Cb) is within about this distance
+#: of the patch's median chroma, and fades out smoothly beyond it.
+_CHROMA_SIGMA = 14.0
+_LUMA_SIGMA = 50.0
+_MIN_SKIN_SHARE = 0.3
 
 
 def crop_face(image: np.ndarray, box: FaceBox, size: int = CROP_SIZE) -> np.ndarray:
@@ -40,17 +41,18 @@ def crop_face(image: np.ndarray, box: FaceBox, size: int = CROP_SIZE) -> np.ndar
 
 
 def skin_rects(box: FaceBox) -> list[tuple[int, int, int, int]]:
-    """Forehead, right cheek, left cheek as (x, y, w, h) rectangles."""
+    """Forehead, right cheek, left cheek as (x, y, w, h) rectangles, from the eye keypoints
+    when present, else from fixed fractions of the box."""
     if box.keypoints is not None:
         (rex, rey), (lex, ley) = box.keypoints[:2]
         eye_dist = max(abs(lex - rex), 1.0)
         eye_y = (rey + ley) / 2
-        forehead = (min(rex, lex), eye_y - 0.95 * eye_dist, eye_dist, 0.45 * eye_dist)
+        left_eye_x, right_eye_x = min(rex, lex), max(rex, lex)
         cheek_w = cheek_h = 0.42 * eye_dist
         cheek_y = eye_y + 0.3 * eye_dist
-        right = (min(rex, lex) - 0.25 * eye_dist, cheek_y, cheek_w, cheek_h)
-        left = (max(rex, lex) + 0.25 * eye_dist - cheek_w, cheek_y, cheek_w, cheek_h)
-        rects = [forehead, right, left]
+        rects = [(left_eye_x, eye_y - 1.0 * eye_dist, eye_dist, 0.45 * eye_dist),
+                 (left_eye_x - 0.25 * eye_dist, cheek_y, cheek_w, cheek_h),
+                 (right_eye_x + 0.25 * eye_dist - cheek_w, cheek_y, cheek_w, cheek_h)]
     else:
         x, y, w, h = box.x, box.y, box.w, box.h
         rects = [(x + 0.3 * w, y + 0.08 * h, 0.4 * w, 0.15 * h),
@@ -60,31 +62,63 @@ def skin_rects(box: FaceBox) -> list[tuple[int, int, int, int]]:
             for rx, ry, rw, rh in rects]
 
 
-def skin_mean_rgb(image: np.ndarray, box: FaceBox) -> np.ndarray | None:
-    """Mean R, G, B of skin pixels in the forehead and cheek patches; None when none is visible."""
+def _patch(image: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
     h, w = image.shape[:2]
-    total = np.zeros(3, np.float64)
-    count = 0
-    for rx, ry, rw, rh in skin_rects(box):
-        patch = image[max(ry, 0):min(ry + rh, h), max(rx, 0):min(rx + rw, w)]
-        if patch.size == 0:
-            continue
-        mask = cv2.inRange(cv2.cvtColor(patch, cv2.COLOR_BGR2YCrCb), _SKIN_LO, _SKIN_HI)
-        n = cv2.countNonZero(mask)
-        if n < _MIN_SKIN_SHARE * mask.size:  # odd light or skin tone: trust the patch, not the mask
-            mask, n = None, patch.shape[0] * patch.shape[1]
-        b, g, r, _ = cv2.mean(patch, mask=mask)
-        total += np.array([r, g, b]) * n
-        count += n
-    return total / count if count else None
+    rx, ry, rw, rh = rect
+    return image[max(ry, 0):min(ry + rh, h), max(rx, 0):min(rx + rw, w)]
+
+
+def skin_weights(patch: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Soft skin weights (0..1) per pixel, and the patch's median YCrCb.
+
+    A pixel counts fully when its colour is close to ``reference`` (the skin colour, by
+    default this patch's median) and fades out smoothly beyond: hair, brows, glasses rims
+    and background drop out without a fixed colour range, so every skin tone and light
+    colour works, and no pixel flickers in and out of the mean at a threshold.
+    """
+    ycc = cv2.cvtColor(patch, cv2.COLOR_BGR2YCrCb).astype(np.float32)
+    median = np.median(ycc.reshape(-1, 3), axis=0)
+    ref = median if reference is None else reference
+    chroma2 = (ycc[..., 1] - ref[1]) ** 2 + (ycc[..., 2] - ref[2]) ** 2
+    luma2 = (ycc[..., 0] - ref[0]) ** 2
+    return np.exp(-0.5 * (chroma2 / _CHROMA_SIGMA**2 + luma2 / _LUMA_SIGMA**2)), median
+
+
+class SkinSampler:
+    """Weighted mean R, G, B of the skin in the forehead and cheek patches, once per frame.
+
+    Each patch's reference skin colour is a slow running average of its median, so the
+    weights stay steady from frame to frame (a per-frame reference adds its own noise).
+    Patches where too little looks like that skin are averaged whole.
+    """
+
+    def __init__(self, smoothing: float = 0.05) -> None:
+        self.smoothing = smoothing
+        self.reset()
+
+    def reset(self) -> None:
+        self._refs: list[np.ndarray | None] = [None, None, None]
+
+    def __call__(self, image: np.ndarray, box: FaceBox) -> np.ndarray | None:
+        total, weight = np.zeros(3), 0.0
+        for i, rect in enumerate(skin_rects(box)):
+            patch = _patch(image, rect)
+            if patch.size == 0:
+                continue
+            w, median = skin_weights(patch, self._refs[i])
+            ref = self._refs[i]
+            self._refs[i] = median if ref is None else ref + self.smoothing * (median - ref)
+            if w.mean() < _MIN_SKIN_SHARE:
+                w = np.ones(patch.shape[:2], np.float32)
+            total += np.tensordot(w, patch.astype(np.float32), axes=([0, 1], [0, 1]))[::-1]  # BGR -> RGB
+            weight += float(w.sum())
+        return total / weight if weight > 0 else None
 
 
 def box_mean_rgb(image: np.ndarray, box: FaceBox) -> np.ndarray | None:
     """Mean R, G, B over the central part of the box: the plain baseline without skin regions."""
-    h, w = image.shape[:2]
     x0, y0 = int(box.x + 0.1 * box.w), int(box.y + 0.1 * box.h)
-    x1, y1 = int(box.x + 0.9 * box.w), int(box.y + 0.9 * box.h)
-    patch = image[max(y0, 0):min(y1, h), max(x0, 0):min(x1, w)]
+    patch = _patch(image, (x0, y0, int(0.8 * box.w), int(0.8 * box.h)))
     if patch.size == 0:
         return None
     b, g, r, _ = cv2.mean(patch)
