@@ -69,8 +69,9 @@ class BlazeFaceDetector:
         )
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
-        self._warm_shapes: set[tuple[int, ...]] = set()
+            # The runtime warns on its first real inference; do that here, silenced, once.
+            noise = np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=noise))
         # Closed at the latest when the interpreter exits, before mediapipe's worker threads stop.
         self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
         register = getattr(threading, "_register_atexit", None)
@@ -80,13 +81,7 @@ class BlazeFaceDetector:
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         height, width = image.shape[:2]
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-        if image.shape in self._warm_shapes:
-            result = self._detector.detect(mp_image)
-        else:  # the runtime warns once per new input shape
-            with _native_stderr_silenced():
-                result = self._detector.detect(mp_image)
-            self._warm_shapes.add(image.shape)
+        result = self._detector.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb))
         faces = []
         for det in result.detections:
             bb = det.bounding_box

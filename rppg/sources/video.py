@@ -76,6 +76,17 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
+def _open_quietly(index: int) -> cv2.VideoCapture:
+    """Open a camera without OpenCV's multi-line warnings when it is absent: the caller
+    reports that in one line, and a daemon retrying every few seconds must not flood its log."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.VideoCapture(index)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 class WebcamSource(FrameSource):
     """A camera by index; timestamps are capture times on the monotonic clock."""
 
@@ -85,7 +96,7 @@ class WebcamSource(FrameSource):
         super().__init__(realtime=False)
         self.index = index
         self.name = f"camera {index}"
-        self._cap = cv2.VideoCapture(index)
+        self._cap = _open_quietly(index)
         if not self._cap.isOpened():
             self._cap.release()
             raise SourceError(f"cannot open camera {index} (not connected, or in use by another program)")

@@ -1,0 +1,1 @@
+"""The headless daemon: HTTP (health, latest reading, Server-Sent Events) and a JSON-lines log."""

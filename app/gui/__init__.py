@@ -1,0 +1,1 @@
+"""The desktop GUI (PyQt6 + pyqtgraph): a thin view over :class:`rppg.stream.Engine`."""

@@ -1,0 +1,129 @@
+"""Desktop GUI: a real X window under Xvfb (catches the OpenCV/Qt plugin clash), and the readout offscreen."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from rppg.containers import Reading
+from tests.conftest import REAL_VIDEO
+
+WINDOW_SIZE = (1200, 760)
+
+
+@pytest.fixture(scope="module")
+def xvfb_display():
+    """A private Xvfb server; its display number comes back through -displayfd."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        number = pipe.readline().strip()
+    if not number:
+        server.kill()
+        pytest.fail("Xvfb did not start")
+    yield f":{number}"
+    server.terminate()
+    server.wait(5)
+
+
+def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_path):
+    from PyQt6.QtGui import QImage
+
+    shot = tmp_path / "gui.png"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
+    env["DISPLAY"] = xvfb_display
+    result = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--source", str(REAL_VIDEO), "--method", "pos",
+                             "--duration", "12", "--screenshot", str(shot), "--record-dir", str(tmp_path)],
+                            env=env, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == WINDOW_SIZE
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
+    pixels = pixels.reshape(image.height(), image.bytesPerLine())[:, : image.width() * 3]
+    pixels = pixels.reshape(image.height(), image.width(), 3)
+    assert pixels.std() > 20  # not a blank or single-colour window
+    video = pixels[60:450, 190:710]  # where the 640x480 frame is shown: the real scene, many colours
+    assert len(np.unique(video.reshape(-1, 3) // 16, axis=0)) > 100
+
+
+@pytest.fixture(scope="module")
+def qt_app():
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from app.gui.application import make_application
+
+    app = make_application()
+    yield app
+    os.environ.pop("QT_QPA_PLATFORM", None)
+
+
+def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):
+    from app.gui.readout import NO_READING, BpmReadout
+
+    readout = BpmReadout()
+    assert readout.value.text() == NO_READING
+    readout.show_reading(Reading(t=10.0, bpm=72.4, quality=5.0, face=True))
+    assert readout.value.text() == "72" and readout.unit.text() == "bpm"
+    readout.show_reading(Reading(t=11.0, bpm=None, quality=-3.0, face=True))
+    assert readout.value.text() == NO_READING and readout.unit.text() == "signal too weak"
+    readout.show_reading(Reading(t=12.0, bpm=None, quality=float("-inf"), face=False))
+    assert readout.value.text() == NO_READING and readout.unit.text() == "no face"
+    assert readout.quality.text() == "quality: -"
+    readout.show_reading(Reading(t=13.0, bpm=None, quality=0.0, face=False, source="lost"))
+    assert readout.value.text() == NO_READING and readout.unit.text() == "source lost"
+
+
+def test_plots_take_readings_with_gaps(qt_app):
+    from app.gui.plots import TrendPlot, WaveformPlot
+
+    trend, wave = TrendPlot(), WaveformPlot()
+    t = np.arange(300) / 30.0
+    trend.add_reading(Reading(t=10.0, bpm=70.0, quality=3.0, face=True))
+    trend.add_reading(Reading(t=11.0, bpm=None, quality=-5.0, face=True))
+    xs, ys = trend._curve.getData()
+    assert list(xs) == [10.0, 11.0] and ys[0] == 70.0 and np.isnan(ys[1])
+    wave.show_reading(Reading(t=10.0, bpm=70.0, quality=3.0, face=True,
+                              waveform=np.sin(2 * np.pi * 1.2 * t).astype(np.float32)))
+    xs, ys = wave._curve.getData()
+    assert xs[-1] == pytest.approx(10.0) and len(xs) == 300 and abs(ys.std() - 1.0) < 0.1
+
+
+def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app, tmp_path):
+    from app.gui.window import EngineSettings, MainWindow
+
+    settings = EngineSettings(source=str(REAL_VIDEO), method="pos")
+    window = MainWindow(settings.build(), settings, tmp_path)
+    first = window.engine
+    try:
+        window.set_recording(True)
+        assert window.controls.record.isChecked()
+        deadline = time.monotonic() + 20
+        while window.recorder.frames_written < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        window.set_recording(False)
+        folders = [p for p in tmp_path.iterdir() if p.is_dir()]
+        assert len(folders) == 1 and not window.controls.record.isChecked()
+        rows = (folders[0] / "frames_timestamp.csv").read_text().splitlines()
+        assert len(rows) >= 21 and rows[0] == "frame,timestamp"
+
+        window.switch_method("chrom")
+        assert window.engine is not first and window.engine.method == "chrom" and not first.running
+        assert window.engine.running
+
+        second = window.engine
+        window.switch_source(str(tmp_path / "missing.avi"))
+        assert window.engine is second and second.running
+        assert "cannot switch" in window.statusBar().currentMessage()
+        assert window.controls.method.currentText() == "chrom"
+    finally:
+        window.close()
+    assert not window.engine.running
