@@ -1,0 +1,63 @@
+"""Estimators: crops in, pulse waveform out, for any backend.
+
+The backend only runs the network on a preprocessed window; normalisation, padding
+and integration of the derivative output live here once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from rppg.constants import CROP_SIZE
+from rppg.models.preprocess import integrate, preprocess
+
+#: The teacher halves time twice; windows are padded to a multiple of this and cut back.
+TIME_MULTIPLE = 8
+
+
+def pad_time(x: np.ndarray) -> np.ndarray:
+    """(3, T, H, W) -> (1, 3, T', H, W) with T' the next multiple of TIME_MULTIPLE (zero diff padding)."""
+    t = x.shape[1]
+    extra = (-t) % TIME_MULTIPLE
+    if extra:
+        x = np.concatenate([x, np.zeros((x.shape[0], extra, *x.shape[2:]), x.dtype)], axis=1)
+    return x[None]
+
+
+class Estimator:
+    """Callable: uint8 (T, 36, 36, 3) BGR crops at MODEL_FPS -> float32 (T,) pulse waveform."""
+
+    def __init__(self, name: str, n_params: int) -> None:
+        self.name = name
+        self.n_params = n_params
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """(1, 3, T, H, W) float32 -> (T,) network output."""
+        raise NotImplementedError
+
+    def predict_diff(self, crops: np.ndarray) -> np.ndarray:
+        """The raw network output: the predicted standardised pulse derivative (T,)."""
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[1:] != (CROP_SIZE, CROP_SIZE, 3) or crops.dtype != np.uint8:
+            raise ValueError(f"crops must be uint8 (T, {CROP_SIZE}, {CROP_SIZE}, 3), "
+                             f"got {crops.dtype} {crops.shape}")
+        if len(crops) < 2:
+            raise ValueError("need at least 2 frames")
+        return self._run(pad_time(preprocess(crops)))[: len(crops)].astype(np.float32)
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        return integrate(self.predict_diff(crops))
+
+
+class TorchEstimator(Estimator):
+    """Runs a PyTorch network built once, in eval mode, under inference mode."""
+
+    def __init__(self, name: str, model: nn.Module, n_params: int) -> None:
+        super().__init__(name, n_params)
+        self.model = model.eval()
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(x))[0].numpy()

@@ -1,0 +1,155 @@
+"""Training: real (tiny) runs on synthetic data, distillation terms, resume, bad data, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rppg.errors import ConfigError, DatasetError
+from rppg.models import load_estimator
+from rppg.models.teacher import TeacherNet
+from rppg.models.weights_io import save_weights
+from training.config import load_config
+from training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_DATA = {"seed": 3, "train_clips": 3, "val_clips": 1, "clip_seconds": 10.0}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """One rendered bank shared by the tests of this module (rendering happens once)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def teacher_weights(tmp_path_factory) -> str:
+    torch.manual_seed(1)
+    return str(save_weights(TeacherNet(), tmp_path_factory.mktemp("teacher") / "teacher.safetensors"))
+
+
+def tiny(target: str, **changes) -> dict:
+    cfg = load_config(target)
+    cfg.update(batch_size=4, val_every=1000, epoch_windows=16, data=TINY_DATA, warmup_steps=2)
+    cfg.update(changes)
+    return cfg
+
+
+def opts(target: str, out: Path, cache: Path, **kw) -> RunOptions:
+    return RunOptions(target, out, cache_dir=cache, progress=False, threads=1, **kw)
+
+
+def batch_loss(trainer: Trainer, x, y) -> float:
+    with torch.no_grad():
+        trainer.trained.eval()
+        loss = sum(trainer.losses(x, y).values()).item()
+        trainer.trained.train()
+        return loss
+
+
+def test_a_short_real_training_run_lowers_the_loss_and_writes_a_card(tmp_path, cache):
+    trainer = Trainer(tiny("student_nokd", lr=0.01), opts("student_nokd", tmp_path, cache, steps=40))
+    x, y = trainer.batch(0)
+    before = batch_loss(trainer, x, y)
+    card = trainer.fit()
+    assert batch_loss(trainer, x, y) < 0.8 * before
+    assert card["steps"] == 40 and 23_500 <= card["n_params"] <= 24_500
+    assert {"val_mae", "val_loss", "val_r"} <= set(card["validation"])
+    assert "noise_mae" in card["validation_baseline"]
+    weights = tmp_path / "student_nokd.safetensors"
+    assert load_estimator("student_nokd", str(weights)).n_params == card["n_params"]
+    rows = [json.loads(line) for line in (tmp_path / LOG).read_text().splitlines()]
+    assert {"train", "val", "baseline"} <= {r["split"] for r in rows}
+
+
+def test_distillation_terms_are_nonzero_and_train_only_the_student(tmp_path, cache, teacher_weights):
+    trainer = Trainer(tiny("student"), opts("student", tmp_path, cache, steps=1, teacher=teacher_weights))
+    x, y = trainer.batch(0)
+    terms = trainer.losses(x, y)
+    assert terms["kd_hint"].item() > 0 and terms["kd_output"].item() > 0
+    sum(terms.values()).backward()
+    assert all(p.grad is None for p in trainer.distiller.teacher.parameters())
+    student_grads = [p.grad for p in trainer.model.parameters()]
+    assert all(g is not None for g in student_grads) and any(g.abs().sum() > 0 for g in student_grads)
+    adapters = trainer.trained.adapters.parameters()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in adapters)
+    # the hint term alone reaches the student's early layers through the adapters
+    trainer.opt.zero_grad(set_to_none=True)
+    trainer.losses(x, y)["kd_hint"].backward()
+    assert trainer.model.stem[1][0].weight.grad.abs().sum() > 0
+
+
+def test_the_nokd_student_has_no_teacher_but_the_same_start(tmp_path, cache, teacher_weights):
+    kd = Trainer(tiny("student"), opts("student", tmp_path / "a", cache, steps=1, teacher=teacher_weights))
+    nokd = Trainer(tiny("student_nokd"), opts("student_nokd", tmp_path / "b", cache, steps=1))
+    for (name, a), b in zip(kd.model.state_dict().items(), nokd.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert nokd.distiller is None and set(nokd.losses(*nokd.batch(0))) == {"pearson", "freq"}
+    assert torch.equal(kd.batch(3)[0], nokd.batch(3)[0])
+
+
+def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_path, cache):
+    cfg = tiny("student_nokd", val_every=3)
+    assert Trainer(cfg, opts("student_nokd", tmp_path / "split", cache, steps=6, stop_after=3)).fit() == {}
+    resumed = Trainer(cfg, opts("student_nokd", tmp_path / "split", cache, steps=6, resume=True))
+    assert resumed.step == 3
+    resumed.fit()
+    assert resumed.step == 6
+    straight = Trainer(cfg, opts("student_nokd", tmp_path / "straight", cache, steps=6))
+    straight.fit()
+    straight_state = straight.model.state_dict()
+    for name, a in resumed.model.state_dict().items():
+        torch.testing.assert_close(a, straight_state[name], msg=name)
+    steps = [json.loads(r)["step"] for r in (tmp_path / "split" / LOG).read_text().splitlines()]
+    assert max(steps) == 6 and (tmp_path / "split" / CHECKPOINT).is_file()
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, cache):
+    from rppg.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="no checkpoint"):
+        Trainer(tiny("student_nokd"), opts("student_nokd", tmp_path, cache, steps=2, resume=True))
+
+
+@pytest.mark.parametrize("make", ["empty", "junk", "missing"])
+def test_an_empty_or_corrupt_dataset_fails_before_training(tmp_path, make):
+    root = tmp_path / "ds"
+    if make != "missing":
+        (root / "subject1").mkdir(parents=True)
+    if make == "junk":
+        (root / "subject1" / "vid.avi").write_bytes(b"\x00garbage")
+        (root / "subject1" / "ground_truth.txt").write_text("not numbers\n")
+    with pytest.raises(DatasetError):
+        Trainer(tiny("teacher"), RunOptions("teacher", tmp_path / "out", data=f"ubfc:{root}", cache_dir=None,
+                                            progress=False))
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_data_spec_and_config_are_config_errors(tmp_path):
+    with pytest.raises(ConfigError):
+        Trainer(tiny("teacher"), RunOptions("teacher", tmp_path, data="kinetics:/x", cache_dir=None))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ nope")
+    with pytest.raises(ConfigError):
+        load_config("teacher", bad)
+
+
+def test_a_distributed_step_keeps_the_ranks_identical(tmp_path, cache):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(ROOT / "tests" / "ddp_worker.py"), str(tmp_path), str(cache)]
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rank 0 of 2 finished at step 2" in done.stdout and "rank 1 of 2 finished at step 2" in done.stdout
+    r0, r1 = load_file(str(tmp_path / "rank0.safetensors")), load_file(str(tmp_path / "rank1.safetensors"))
+    init = load_file(str(tmp_path / "init0.safetensors"))
+    for name in r0:
+        assert torch.equal(r0[name], r1[name]), name
+    assert any(not torch.equal(r0[n], init[n]) for n in r0 if r0[n].is_floating_point())

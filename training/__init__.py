@@ -1,0 +1,1 @@
+"""Training of the teacher and the distilled student (imports rppg, never app)."""

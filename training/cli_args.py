@@ -1,0 +1,47 @@
+"""Command-line options of training, shared by ``rppg train`` and ``python -m training`` (for torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from training.config import TARGETS, load_config
+from training.trainer import RunOptions, train
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", choices=TARGETS,
+                        help="network to train: the teacher, the distilled student, or the student without "
+                             "distillation (the comparison baseline)")
+    parser.add_argument("--config", default=None, help="JSON config; training/configs/TARGET.json when omitted")
+    parser.add_argument("--out", default=None,
+                        help="run folder for checkpoints, logs and the final weights; runs/TARGET when omitted")
+    parser.add_argument("--steps", type=int, default=None, help="optimiser steps; the config's when omitted")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="train at most this many steps now, checkpoint, exit (continue with --resume)")
+    parser.add_argument("--data", default="synth",
+                        help="synth, or ubfc:PATH | pure:PATH | recording:PATH for a real dataset")
+    parser.add_argument("--teacher", default=None,
+                        help="teacher weights for distillation; the config's distill.teacher when omitted")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads; the config's when omitted")
+    parser.add_argument("--cache", default="data_cache", help="folder for rendered/cropped training data")
+    parser.add_argument("--no-cache", action="store_true", help="rebuild the training data in memory only")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.target, args.config)
+    opts = RunOptions(
+        target=args.target, out=Path(args.out or f"runs/{args.target}"), data=args.data, steps=args.steps,
+        resume=args.resume, stop_after=args.stop_after, threads=args.threads, teacher=args.teacher,
+        cache_dir=None if args.no_cache else Path(args.cache), progress=not args.quiet,
+    )
+    card = train(cfg, opts)
+    if not card:  # another rank, or stopped early by --stop-after
+        return 0
+    v = card["validation"]
+    print(f"{card['name']}: {card['n_params']} parameters, best val MAE {v['val_mae']:.2f} bpm "
+          f"(noise baseline {card['validation_baseline'].get('noise_mae', float('nan')):.2f}) "
+          f"-> {opts.out / card['weights']}")
+    return 0
