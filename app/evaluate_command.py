@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.common_args import add_method_arguments, add_tracking_arguments
-from rppg.constants import STEP_SECONDS, WINDOW_SECONDS
+from rppg.constants import QUALITY_GATE_DB, STEP_SECONDS, WINDOW_SECONDS
 from rppg.datasets import FORMATS, load_dataset
 from rppg.errors import ConfigError, RppgError
 from rppg.evaluation import evaluate_clips
@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write Bland-Altman, scatter and per-clip HR-over-time PNGs here")
     parser.add_argument("--window", type=float, default=WINDOW_SECONDS, help="window length in seconds")
     parser.add_argument("--step", type=float, default=STEP_SECONDS, help="window step in seconds")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="score every window, also those the quality gate would withhold (pure accuracy)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -85,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
     pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band),
                         window_s=args.window, step_s=args.step, detector=args.detector, roi=args.roi,
-                        fallback=args.fallback)
+                        fallback=args.fallback, gate_db=-float("inf") if args.no_gate else QUALITY_GATE_DB)
     try:
         report = evaluate_clips(clips, pipeline, window_s=args.window, step_s=args.step,
                                 band=tuple(args.band), progress=not args.no_progress,
@@ -93,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         pipeline.close()
     report["summary"]["detector"], report["summary"]["roi"] = args.detector, args.roi
+    report["summary"]["gate_db"] = None if args.no_gate else QUALITY_GATE_DB
+    report["summary"]["fallback"] = args.fallback
     out = Path(args.json)
     _write_json(report, out)
     print(summary_table(report))

@@ -56,11 +56,14 @@ class ClipTrace:
     duration_s: float
     fs: float = MODEL_FPS
     fallback_bvp: np.ndarray | None = None
+    gate_db: float = QUALITY_GATE_DB  # the pipeline's gate, so offline estimates are withheld as live ones
 
     def heart_rate(self, start: float | None = None, end: float | None = None,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
-                   gate_db: float = QUALITY_GATE_DB) -> HeartRate:
-        """Heart rate over [start, end) seconds, withheld when the face was mostly missing."""
+                   gate_db: float | None = None) -> HeartRate:
+        """Heart rate over [start, end) seconds, withheld when the face was mostly missing or the
+        quality is under ``gate_db`` (default: the pipeline's gate)."""
+        gate_db = self.gate_db if gate_db is None else gate_db
         sel = np.ones(len(self.times), bool)
         if start is not None:
             sel &= self.times >= start - 1e-9
@@ -225,11 +228,11 @@ class Pipeline:
             times.append(frame.t)
         t = np.asarray(times, float)
         if len(t) < 2:
-            return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0)
+            return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0, gate_db=self.gate_db)
         grid, waves, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
         n_face = sum(s is not None for s in samples)
         return ClipTrace(grid, waves[0], face, n_face / len(samples), len(samples), float(t[-1] - t[0]),
-                         fallback_bvp=waves[1] if len(waves) > 1 else None)
+                         fallback_bvp=waves[1] if len(waves) > 1 else None, gate_db=self.gate_db)
 
     def close(self) -> None:
         self.tracker.close()

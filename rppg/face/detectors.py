@@ -70,7 +70,7 @@ class BlazeFaceDetector:
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
             # The runtime warns on its first real inference; do that here, silenced, once.
-            noise = np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+            noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
             self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=noise))
         # Closed at the latest when the interpreter exits, before mediapipe's worker threads stop.
         self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
