@@ -16,9 +16,9 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights file for student/teacher (default: the shipped models/<method>.safetensors)")
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx"),
                         help="inference backend for networks")
-    parser.add_argument("--fallback", default="none", choices=("none", "pos", "chrom"),
+    parser.add_argument("--fallback", default="pos", choices=("none", "pos", "chrom"),
                         help="for networks: per reading, use this classical method instead when its signal "
-                             "quality is higher")
+                             "quality is higher ('none': the network alone)")
     parser.add_argument("--band", nargs=2, type=float, default=(HR_MIN_BPM, HR_MAX_BPM), metavar=("LOW", "HIGH"),
                         help="heart-rate band in bpm")
 

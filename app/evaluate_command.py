@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         pipeline.close()
     report["summary"]["detector"], report["summary"]["roi"] = args.detector, args.roi
-    report["summary"]["gate_db"] = None if args.no_gate else QUALITY_GATE_DB
+    report["summary"]["gate_db"] = None if args.no_gate else pipeline.gate_db
     report["summary"]["fallback"] = args.fallback
     out = Path(args.json)
     _write_json(report, out)

@@ -32,6 +32,9 @@ from rppg.sources.base import FrameSource
 
 #: A window needs a face in at least this share of its frames to give a reading.
 MIN_FACE_SHARE = 0.6
+#: With a fallback, a reading keeps the better of two SNRs; the larger of two noisy numbers is
+#: biased upwards, so the gate is raised by this much to keep no-pulse windows withheld.
+FALLBACK_GATE_RAISE_DB = 1.0
 #: Networks run on chunks of this many samples (10 s at MODEL_FPS), overlapped by half, offline.
 _CHUNK = 300
 
@@ -103,10 +106,11 @@ class Pipeline:
         self.method = method
         self.estimator: Estimator = make_estimator(method, weights, backend)
         self.fallback: Estimator | None = None
-        if fallback not in (None, "none", method):
+        if fallback not in (None, "none") and self.estimator.kind == "crop":  # classical methods run alone
             self.fallback = make_estimator(fallback)
             if self.fallback.kind != "rgb":
                 raise ConfigError(f"fallback must be a classical method (pos, chrom, green), not {fallback!r}")
+            gate_db += FALLBACK_GATE_RAISE_DB
         self._kinds = tuple(dict.fromkeys(e.kind for e in (self.estimator, self.fallback) if e is not None))
         self.band, self.window_s, self.step_s, self.gate_db = band, window_s, step_s, gate_db
         self.tracker = FaceTracker(detector)

@@ -87,3 +87,24 @@ def test_monitor_on_a_clip_shorter_than_the_window_says_so(tmp_path):
                              "--method", "pos", "--duration", "3"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "before the first 10 s window was full" in result.stderr
+
+
+def test_fallback_takes_over_only_where_it_is_cleaner():
+    from rppg.pipeline import ClipTrace
+
+    t = np.arange(600) / 30.0
+    rng = np.random.default_rng(4)
+    noise, pulse = rng.standard_normal(600), np.sin(2 * np.pi * 1.25 * t)
+    face = np.ones(600, bool)
+    trace = ClipTrace(t, noise, face, 1.0, 600, 20.0, fallback_bvp=pulse)
+    assert trace.heart_rate().bpm == pytest.approx(75.0, abs=0.5)
+    swapped = ClipTrace(t, pulse, face, 1.0, 600, 20.0, fallback_bvp=noise)
+    assert swapped.heart_rate().bpm == pytest.approx(75.0, abs=0.5)
+    alone = ClipTrace(t, noise, face, 1.0, 600, 20.0)
+    assert alone.heart_rate().bpm is None
+
+
+def test_classical_methods_ignore_the_fallback():
+    pipeline = Pipeline("chrom", fallback="pos")
+    assert pipeline.fallback is None
+    pipeline.close()

@@ -40,7 +40,7 @@ class EngineSettings:
     weights: str | None = None
     backend: str = "torch"
     band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM)
-    fallback: str = "none"
+    fallback: str = "pos"
     loop: bool = False
 
     def build(self) -> Engine:

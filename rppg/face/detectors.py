@@ -69,9 +69,12 @@ class BlazeFaceDetector:
         )
         with _native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(options)
-            # The runtime warns on its first real inference; do that here, silenced, once.
-            noise = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
-            self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=noise))
+            # The runtime warns once, on the first input buffer that happens to be misaligned;
+            # a few warm-up runs here (silenced) make that all but certain to happen now.
+            rng = np.random.default_rng(0)
+            for _ in range(6):
+                noise = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+                self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=noise))
         # Closed at the latest when the interpreter exits, before mediapipe's worker threads stop.
         self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
         register = getattr(threading, "_register_atexit", None)
