@@ -90,10 +90,12 @@ def decode_only(video: str) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def run_pipeline(video: str, method: str, weights: str | None = None, backend: str = "torch") -> PipelineRun:
-    """Decode + face tracking + crop/skin + estimator + heart rate over the whole clip, as fast as possible."""
+def run_pipeline(video: str, method: str, weights: str | None = None, backend: str = "torch",
+                 fallback: str | None = "pos") -> PipelineRun:
+    """Decode + face tracking + crop/skin + estimator + heart rate over the whole clip, as fast as
+    possible, in the product's default configuration (networks with the POS fallback)."""
     start = time.perf_counter()
-    pipeline = Pipeline(method, weights, backend)
+    pipeline = Pipeline(method, weights, backend, fallback=fallback)
     load = time.perf_counter() - start
     latencies, bpms = [], []
     start = time.perf_counter()
