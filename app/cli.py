@@ -11,14 +11,22 @@ import argparse
 import importlib
 import os
 import sys
+from importlib.metadata import entry_points
+from types import ModuleType
 
-#: subcommand -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
+from rppg.errors import ConfigError, RppgError
+
+ENTRY_POINT_GROUP = "rppg.commands"
+
+#: subcommand -> (module, one-line help). A module of None is provided by another installed
+#: package through the ``rppg.commands`` entry-point group (``train`` comes from ``training``,
+#: which the front ends must not import).
+COMMANDS: dict[str, tuple[str | None, str]] = {
     "monitor": ("app.monitor_command", "read a source headlessly and print one JSON line per reading"),
     "gui": ("app.gui_command", "desktop window: live video, pulse waveform, BPM, trend, recording"),
     "daemon": ("app.daemon_command", "headless service: HTTP /health, /reading, /stream (SSE), JSON-lines log"),
     "evaluate": ("app.evaluate_command", "accuracy over a dataset with reference pulse (MAE, RMSE, r, plots)"),
-    "train": ("app.train_command", "train the teacher, or distil the student from it"),
+    "train": (None, "train the teacher, or distil the student from it (synthetic data or a real dataset)"),
     "export": ("app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
     "bench": ("app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
     "synth": ("app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
@@ -31,6 +39,17 @@ def _quiet_native_logs() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def command_module(name: str) -> ModuleType:
+    """The module implementing subcommand ``name``: ours, or a registered entry point."""
+    module_name = COMMANDS[name][0]
+    if module_name is None:
+        found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+        if not found:
+            raise ConfigError(f"'rppg {name}' is not installed (reinstall the project: pip install -e .)")
+        module_name = found[0].value
+    return importlib.import_module(module_name)
+
+
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rppg",
@@ -38,11 +57,11 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
         epilog="Run 'rppg COMMAND --help' for the options of each command.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module_name, help_text) in COMMANDS.items():
+    for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         if name == command:
-            importlib.import_module(module_name).add_arguments(p)
+            command_module(name).add_arguments(p)
     return parser
 
 
@@ -50,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _quiet_native_logs()
     command = next((a for a in argv if not a.startswith("-")), None)
-    from rppg.errors import RppgError
 
     try:
         parser = build_parser(command if command in COMMANDS else None)
@@ -58,8 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        module = importlib.import_module(COMMANDS[args.command][0])
-        return int(module.run(args) or 0)
+        return int(command_module(args.command).run(args) or 0)
     except RppgError as exc:
         print(f"rppg: error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,10 @@
-"""Command-line options of training, shared by ``rppg train`` and ``python -m training`` (for torchrun)."""
+"""Train the teacher, or distil the student from it (synthetic data or a real dataset).
+
+The command-line options of training, shared by ``rppg train`` (registered as an entry point)
+and ``python -m training`` (for launchers like torchrun). Writes checkpoints, a metrics.jsonl
+log and finally TARGET.safetensors with a JSON model card into the run folder; copy them into
+models/ to ship them.
+"""
 
 from __future__ import annotations
 
