@@ -153,3 +153,18 @@ def test_a_distributed_step_keeps_the_ranks_identical(tmp_path, cache):
     for name in r0:
         assert torch.equal(r0[name], r1[name]), name
     assert any(not torch.equal(r0[n], init[n]) for n in r0 if r0[n].is_floating_point())
+
+
+def test_rppg_train_is_wired_and_rejects_an_empty_dataset_before_any_work(tmp_path):
+    import subprocess
+    import sys
+
+    help_run = subprocess.run([sys.executable, "-m", "app.cli", "train", "--help"], capture_output=True, text=True)
+    assert help_run.returncode == 0 and "student_nokd" in help_run.stdout
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run([sys.executable, "-m", "app.cli", "train", "teacher", "--data",
+                             f"ubfc:{tmp_path / 'empty'}", "--out", str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("rppg: error:") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
