@@ -29,6 +29,7 @@ def _log(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    frames, decode_s = decode_only(args.video)  # first: a bad --video fails before minutes of timing
     _log(f"networks: {args.runs} interleaved runs each on a (1, 3, {args.window}, 36, 36) window ...")
     costs = network_costs(args.window, args.runs)
     teacher, student = costs["teacher"], costs["student"]
@@ -42,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
         "student_speedup": round(teacher.latency_ms / student.latency_ms, 2),
         "window_frames": args.window,
     }
-    frames, decode_s = decode_only(args.video)
     out["decode_fps"] = round(frames / decode_s, 1)
     pipelines = {}
     for method in args.methods:
