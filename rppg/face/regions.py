@@ -1,9 +1,10 @@
 """Regions cut from a tracked face: the network crop and the skin patches for classical methods.
 
-Skin patches (forehead, both cheeks) are placed from the BlazeFace keypoints
-when present, else from fixed fractions of the box. Inside them a YCrCb skin
-mask drops hair, brows and background, which is what lifts the classical
-methods above a plain whole-box average.
+Skin patches (forehead above the brows, both cheeks below the eyes and any
+glasses rim) are placed from the BlazeFace eye keypoints when present, else from
+fixed fractions of the box. Inside them soft skin-colour weights drop hair,
+brows and background. On real video and under head motion this beats a plain
+whole-box average (README, "Face tracking and skin regions").
 """
 
 from __future__ import annotations
