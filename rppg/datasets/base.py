@@ -78,6 +78,11 @@ def subfolders(root: Path) -> list[Path]:
     return sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: natural_key(p.name))
 
 
+def clip_folders(root: Path, is_clip: Callable[[Path], bool]) -> list[Path]:
+    """``root`` itself when it is one clip, else every child folder that is one, in natural order."""
+    return [root] if is_clip(root) else [folder for folder in subfolders(root) if is_clip(folder)]
+
+
 def check_times(times: np.ndarray, path: Path, what: str) -> np.ndarray:
     """Timestamps must be finite and never go backwards; resampling by time depends on it."""
     if len(times) < 2:

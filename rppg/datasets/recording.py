@@ -15,9 +15,9 @@ from rppg.datasets.base import (
     Clip,
     DatasetFormat,
     check_times,
+    clip_folders,
     match_frame_count,
     read_csv_columns,
-    subfolders,
 )
 from rppg.errors import DatasetError
 from rppg.sources.video import VideoFileSource
@@ -60,9 +60,7 @@ def load_recording_folder(folder: Path) -> Clip:
 
 def load_recordings(root: Path) -> list[Clip]:
     """``root`` itself when it is one recording, else every recording folder inside it."""
-    if _is_recording(root):
-        return [load_recording_folder(root)]
-    return [load_recording_folder(folder) for folder in subfolders(root) if _is_recording(folder)]
+    return [load_recording_folder(folder) for folder in clip_folders(root, _is_recording)]
 
 
 FORMAT = DatasetFormat(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rppg.datasets.base import Clip, DatasetFormat, check_times, match_frame_count, subfolders
+from rppg.datasets.base import Clip, DatasetFormat, check_times, clip_folders, match_frame_count
 from rppg.errors import DatasetError
 from rppg.sources.video import VideoFileSource
 
@@ -67,9 +67,7 @@ def load_subject(folder: Path) -> Clip:
 
 def load_ubfc(root: Path) -> list[Clip]:
     """Every subject under ``root`` in natural order, or ``root`` itself when it is one subject."""
-    if _is_subject(root):
-        return [load_subject(root)]
-    return [load_subject(folder) for folder in subfolders(root) if _is_subject(folder)]
+    return [load_subject(folder) for folder in clip_folders(root, _is_subject)]
 
 
 FORMAT = DatasetFormat(
