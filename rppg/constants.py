@@ -7,7 +7,7 @@ MODEL_FPS: float = 30.0
 CROP_SIZE: int = 36
 
 #: Number of frames a network sees at once during training (at MODEL_FPS).
-TRAIN_WINDOW: int = 160
+TRAIN_WINDOW: int = 240
 
 #: Default heart-rate band in beats per minute.
 HR_MIN_BPM: float = 40.0

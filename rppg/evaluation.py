@@ -59,9 +59,9 @@ def window_starts(start: float, end: float, window_s: float, step_s: float) -> n
 
 
 def _score(trace: Any, clip: Clip, start: float, end: float, band: tuple[float, float]) -> dict[str, Any]:
-    """Estimated and reference HR (and the estimate's SNR at the reference) over [start, end).
+    """Whole-clip estimated and reference HR (and the estimate's SNR at the reference) over [start, end).
 
-    The estimate comes from ``trace.heart_rate`` so it is gated exactly as live readings are
+    The estimate comes from ``trace.heart_rate`` so it is gated as live readings are
     (quality gate, and withheld when the face was mostly missing).
     """
     est = trace.heart_rate(start, end, band)
@@ -69,6 +69,25 @@ def _score(trace: Any, clip: Clip, start: float, end: float, band: tuple[float, 
     inside = (trace.times >= start - _T_EPS) & (trace.times < end - _T_EPS)
     return {"hr_ref": _num(ref), "hr_est": _num(est.bpm), "quality": _num(est.quality),
             "snr": _num(snr_at(trace.bvp[inside], trace.fs, ref, band))}
+
+
+def _reading_windows(trace: Any, clip: Clip, start: float, end: float,
+                     band: tuple[float, float]) -> list[dict[str, Any]]:
+    """One scored window per live reading whose span lies inside [start, end]: the estimate is the
+    reading itself (what ``monitor`` prints), the reference is measured over the same span."""
+    windows = []
+    for reading in trace.readings:
+        w0, w1 = reading.t - trace.window_s, reading.t
+        if w0 < start - _T_EPS or w1 > end + _T_EPS:
+            continue
+        ref = reference_hr(clip.ref_times, clip.ref_bvp, w0, w1, band)
+        shown = reading.to_json()
+        extra = {k: v for k, v in shown.items() if k not in ("t", "bpm", "quality")}
+        windows.append({"start": _num(w0), "end": _num(w1), "hr_ref": _num(ref),
+                        "hr_est": _num(reading.bpm), "quality": _num(reading.quality),
+                        "snr": _num(snr_at(reading.waveform, MODEL_FPS, ref, band)) if len(reading.waveform) else None,
+                        **extra})
+    return windows
 
 
 def _window_metrics(windows: list[dict[str, Any]]) -> dict[str, float | None]:
@@ -96,9 +115,7 @@ def evaluate_clip(clip: Clip, pipeline: Any, window_s: float = WINDOW_SECONDS, s
         start, end = max(times[0], clip.ref_times[0]), min(times[-1], clip.ref_times[-1])
         if end > start:
             entry.update(_score(trace, clip, start, end + _EPS, band))
-            for s in window_starts(start, end, window_s, step_s):
-                windows.append({"start": _num(s), "end": _num(s + window_s),
-                                **_score(trace, clip, s, s + window_s, band)})
+            windows = _reading_windows(trace, clip, start, end, band)
     entry.update(_window_metrics(windows))
     entry["windows"] = windows
     return entry, wall

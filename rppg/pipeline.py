@@ -8,7 +8,7 @@ estimator, the spectrum) runs once per reading, i.e. once per ``step_s``.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from rppg.face.tracker import FaceTracker
 from rppg.signal.filters import resample_uniform
 from rppg.signal.hr import estimate_hr
 from rppg.sources.base import FrameSource
+from rppg.windowing import crops_on_grid, grid_times
 
 #: A window needs a face in at least this share of its frames to give a reading.
 MIN_FACE_SHARE = 0.6
@@ -49,6 +50,7 @@ class ClipTrace:
     """A whole clip's BVP on a uniform MODEL_FPS grid (seconds from the first frame).
 
     ``bvp`` is the chosen method's waveform; ``fallback_bvp`` the fallback method's, when one is set.
+    ``readings`` are the live readings over the clip, each covering ``window_s`` up to its time.
     """
 
     times: np.ndarray
@@ -60,6 +62,8 @@ class ClipTrace:
     fs: float = MODEL_FPS
     fallback_bvp: np.ndarray | None = None
     gate_db: float = QUALITY_GATE_DB  # the pipeline's gate, so offline estimates are withheld as live ones
+    readings: list[Reading] = field(default_factory=list)  # the live path's readings over the clip
+    window_s: float = WINDOW_SECONDS  # the span each reading covers, ending at its time
 
     def heart_rate(self, start: float | None = None, end: float | None = None,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
@@ -160,16 +164,20 @@ class Pipeline:
         bridged by interpolation and flagged in the mask.
         """
         have = np.array([s is not None for s in samples])
-        grid = t0 + np.arange(int(np.floor((t1 - t0) * MODEL_FPS + 1e-9)) + 1) / MODEL_FPS
+        grid = grid_times(t0, t1)
         estimators = [e for e in (self.estimator, self.fallback) if e is not None]
         if have.sum() < 2:
             return grid, [np.zeros(len(grid)) for _ in estimators], np.zeros(len(grid), bool)
         face = np.interp(grid, times, have.astype(float)) >= 0.5
         present = [s for s in samples if s is not None]
-        uniform = {kind: resample_uniform(times[have], np.stack([s[kind] for s in present]).astype(np.float32),
-                                          MODEL_FPS, t0, t1)[1][: len(grid)] for kind in self._kinds}
-        waves = [self._run_network(uniform["crop"].clip(0, 255).astype(np.uint8)) if e.kind == "crop"
-                 else e(uniform["rgb"]) for e in estimators]
+        uniform: dict[str, np.ndarray] = {}
+        if "crop" in self._kinds:  # the same resampling and rounding as the training windows
+            uniform["crop"] = crops_on_grid(times[have], np.stack([s["crop"] for s in present]), t0, t1)[1]
+        if "rgb" in self._kinds:
+            rgb = np.stack([s["rgb"] for s in present]).astype(np.float32)
+            uniform["rgb"] = resample_uniform(times[have], rgb, MODEL_FPS, t0, t1)[1][: len(grid)]
+        waves = [self._run_network(uniform["crop"]) if e.kind == "crop" else e(uniform["rgb"])
+                 for e in estimators]
         n = min(len(w) for w in waves)
         return grid[:n], [w[:n] for w in waves], face[:n]
 
@@ -223,20 +231,30 @@ class Pipeline:
 
     # --- offline ---------------------------------------------------------------------------
     def process_clip(self, source: FrameSource) -> ClipTrace:
-        """Track and extract over a whole source, then estimate the BVP of the whole clip at once."""
+        """Run a whole source through the live path (``push``), keeping every reading, and also
+        estimate the BVP of the whole clip at once (for whole-clip heart rate and plots).
+
+        The readings are exactly what ``monitor`` would print for this source, so window
+        metrics computed from them are live numbers."""
         self.reset()
         times: list[float] = []
         samples: list[dict[str, np.ndarray] | None] = []
+        readings: list[Reading] = []
         for frame in source:
-            samples.append(self._observe(frame))
+            reading = self.push(frame)
             times.append(frame.t)
+            samples.append(self._samples[-1])
+            if reading is not None:
+                readings.append(reading)
         t = np.asarray(times, float)
         if len(t) < 2:
-            return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0, gate_db=self.gate_db)
+            return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0, gate_db=self.gate_db,
+                             readings=readings, window_s=self.window_s)
         grid, waves, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
         n_face = sum(s is not None for s in samples)
         return ClipTrace(grid, waves[0], face, n_face / len(samples), len(samples), float(t[-1] - t[0]),
-                         fallback_bvp=waves[1] if len(waves) > 1 else None, gate_db=self.gate_db)
+                         fallback_bvp=waves[1] if len(waves) > 1 else None, gate_db=self.gate_db,
+                         readings=readings, window_s=self.window_s)
 
     def close(self) -> None:
         self.tracker.close()

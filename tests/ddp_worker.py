@@ -12,6 +12,7 @@ from training.trainer import RunOptions, Trainer
 
 out, cache = Path(sys.argv[1]), Path(sys.argv[2])
 cfg = load_config("student_nokd")
+cfg.pop("unlabelled", None)  # label-free losses run single-process only
 cfg.update(batch_size=2, val_every=100, epoch_windows=8, data={"seed": 3, "train_clips": 2, "val_clips": 1,
                                                                "clip_seconds": 10.0})
 trainer = Trainer(cfg, RunOptions("student_nokd", out, steps=2, cache_dir=cache, progress=False, threads=1))

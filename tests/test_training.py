@@ -21,6 +21,7 @@ from training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = {"seed": 3, "train_clips": 3, "val_clips": 1, "clip_seconds": 10.0}
+REAL_VIDEO = ROOT / "tests" / "data" / "physrecorder_v01" / "video_ZIP_H264.avi"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,7 @@ def teacher_weights(tmp_path_factory) -> str:
 
 def tiny(target: str, **changes) -> dict:
     cfg = load_config(target)
+    cfg.pop("unlabelled", None)
     cfg.update(batch_size=4, val_every=1000, epoch_windows=16, data=TINY_DATA, warmup_steps=2)
     cfg.update(changes)
     return cfg
@@ -83,7 +85,36 @@ def test_distillation_terms_are_nonzero_and_train_only_the_student(tmp_path, cac
     # the hint term alone reaches the student's early layers through the adapters
     trainer.opt.zero_grad(set_to_none=True)
     trainer.losses(x, y)["kd_hint"].backward()
-    assert trainer.model.stem[1][0].weight.grad.abs().sum() > 0
+    assert trainer.model.encoder.layers[0][0].weight.grad.abs().sum() > 0
+
+
+def test_label_free_losses_on_real_video_train_the_network(tmp_path, cache):
+    """Window pairs from a real face video (its reference unused) add terms that reach the weights."""
+    weights = {"band": 1.0, "sparse": 1.0, "consistency": 1.0, "pos": 1.0}
+    cfg = tiny("student_nokd", unlabelled={"videos": [str(REAL_VIDEO)], "weights": weights, "batch_size": 2,
+                                           "shift": 30, "pos_snr_db": -100.0})
+    trainer = Trainer(cfg, opts("student_nokd", tmp_path, cache, steps=1))
+    terms = trainer.losses(*trainer.batch(0))
+    assert {"u_band", "u_sparse", "u_consistency", "u_pos"} <= set(terms)
+    assert all(0 <= terms[k].item() < 10 for k in ("u_band", "u_sparse", "u_pos"))
+    trainer.opt.zero_grad(set_to_none=True)
+    terms["u_pos"].backward()
+    assert trainer.model.encoder.layers[0][0].weight.grad.abs().sum() > 0
+    missing = tiny("student_nokd", unlabelled={"videos": [str(tmp_path / "nope.mp4")], "weights": weights})
+    with pytest.raises(ConfigError, match="not found"):
+        Trainer(missing, opts("student_nokd", tmp_path / "m", cache, steps=1))
+
+
+def test_label_free_spectral_losses_reward_one_in_band_line():
+    from training.unsupervised import band_loss, consistency_loss, sparse_loss
+
+    t = torch.arange(240) / 30.0
+    pulse = torch.sin(2 * torch.pi * 1.2 * t)[None]
+    noise = torch.randn(1, 240, generator=torch.Generator().manual_seed(0))
+    assert band_loss(pulse) < 0.05 < band_loss(noise)
+    assert sparse_loss(pulse) < 0.2 < sparse_loss(noise)
+    other = torch.sin(2 * torch.pi * 2.0 * t)[None]
+    assert consistency_loss(pulse, pulse) < 1e-4 < consistency_loss(pulse, other)
 
 
 def test_the_nokd_student_has_no_teacher_but_the_same_start(tmp_path, cache, teacher_weights):

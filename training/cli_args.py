@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--teacher", default=None,
                         help="teacher weights for distillation; the config's distill.teacher when omitted")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads; the config's when omitted")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="initialisation and batch-order seed (the training data stay the same); "
+                             "the config's when omitted")
     parser.add_argument("--cache", default="data_cache", help="folder for rendered/cropped training data")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the training data in memory only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -38,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.target, args.config)
+    if args.seed is not None:
+        cfg["seed"] = args.seed
     opts = RunOptions(
         target=args.target, out=Path(args.out or f"runs/{args.target}"), data=args.data, steps=args.steps,
         resume=args.resume, stop_after=args.stop_after, threads=args.threads, teacher=args.teacher,

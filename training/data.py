@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from rppg.constants import CROP_SIZE, MODEL_FPS
+from rppg.constants import MODEL_FPS
 from rppg.errors import ConfigError, DatasetError
 from rppg.models.preprocess import preprocess, preprocess_label
 from rppg.signal.hr import estimate_hr
@@ -28,7 +28,7 @@ from training.synth_adapter import render_training_clip
 log = logging.getLogger("training.data")
 
 #: Bumped when bank contents change, so stale caches are not reused.
-BANK_VERSION = 2
+BANK_VERSION = 3
 REAL_FORMATS = ("ubfc", "pure", "recording")
 
 
@@ -83,42 +83,84 @@ class DataSpec:
 GENERATOR = "rppg.synth"
 
 
-def synth_bank(split: str, n_clips: int, clip_seconds: float, seed: int) -> ClipBank:
-    """Render ``n_clips`` synthetic clips; ``split`` selects the settings (train | val, see synth_adapter)."""
+def _render_one(args: tuple[int, int, int, str, str, str | None]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Render clip ``i`` (or load it from the per-clip cache, so an interrupted bank resumes)."""
+    seed, i, n, split, pulse_colour, clip_dir = args
+    path = Path(clip_dir) / f"{split}_{seed}_{i}_{n}_{pulse_colour}_v{BANK_VERSION}.npz" if clip_dir else None
+    if path is not None and path.is_file():
+        with np.load(path) as z:
+            return (z["crops"], z["bvp"]) if z["crops"].size else None
+    out = render_training_clip(np.random.default_rng([seed, i]), n, split, pulse_colour)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        crops, bvp = out if out is not None else (np.zeros((0,), np.uint8), np.zeros(0, np.float32))
+        np.savez(path.with_suffix(".tmp.npz"), crops=crops, bvp=bvp)
+        path.with_suffix(".tmp.npz").replace(path)
+    return out
+
+
+def synth_bank(split: str, n_clips: int, clip_seconds: float, seed: int, workers: int = 1,
+               pulse_colour: str = "optics", clip_dir: Path | None = None) -> ClipBank:
+    """Render ``n_clips`` synthetic clips through the live tracking path (``workers`` processes);
+    ``split`` selects the settings (train | val, see synth_adapter). Clips where the tracker lost
+    the face too often are dropped, as their live windows would be withheld."""
     n = int(round(clip_seconds * MODEL_FPS))
-    crops, bvp = [], []
-    for i in tqdm(range(n_clips), desc=f"render {split}", leave=False):
-        c, b = render_training_clip(np.random.default_rng([seed, i]), n, split)
-        crops.append(c)
-        bvp.append(b.astype(np.float32))
-    return ClipBank(crops, bvp)
+    jobs = [(seed, i, n, split, pulse_colour, str(clip_dir) if clip_dir else None) for i in range(n_clips)]
+    bar = tqdm(total=n_clips, desc=f"render {split}", leave=False)
+    results = []
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            for r in pool.map(_render_one, jobs):
+                results.append(r)
+                bar.update(1)
+    else:
+        for job in jobs:
+            results.append(_render_one(job))
+            bar.update(1)
+    bar.close()
+    kept = [r for r in results if r is not None]
+    log.info("%s: %d of %d clips kept (face tracked in enough frames)", split, len(kept), n_clips)
+    return ClipBank([c for c, _ in kept], [b for _, b in kept])
 
 
 # ---------------------------------------------------------------- real datasets
 def real_clip_crops(clip) -> tuple[np.ndarray, np.ndarray] | None:
-    """Track and crop one dataset clip, resample crops and reference to MODEL_FPS; None if no face."""
-    from rppg.face.regions import crop_face
-    from rppg.face.tracker import FaceTracker
-    from rppg.signal.filters import resample_uniform
+    """Track and crop one dataset clip through the live path, with its reference pulse on the same
+    MODEL_FPS grid; None if the face was found in under 2 s of frames."""
+    from rppg.windowing import crops_on_grid, track_and_crop
 
-    tracker = FaceTracker()
-    times, crops = [], []
-    try:
-        with clip.open_source() as source:
-            for frame in source:
-                box = tracker.update(frame)
-                if box is not None:
-                    times.append(frame.t)
-                    crops.append(crop_face(frame.image, box, CROP_SIZE))
-    finally:
-        tracker.close()
+    with clip.open_source() as source:
+        times, crops = track_and_crop(source)
     if len(crops) < 2 * MODEL_FPS:
         return None
     t0, t1 = max(times[0], clip.ref_times[0]), min(times[-1], clip.ref_times[-1])
-    grid, flat = resample_uniform(np.array(times), np.stack(crops).reshape(len(crops), -1), MODEL_FPS, t0, t1)
-    crops_u = np.clip(np.rint(flat), 0, 255).astype(np.uint8).reshape(len(grid), CROP_SIZE, CROP_SIZE, 3)
-    bvp = np.interp(grid, clip.ref_times, clip.ref_bvp).astype(np.float32)
-    return crops_u, bvp
+    grid, window = crops_on_grid(times, crops, t0, t1)
+    return window, np.interp(grid, clip.ref_times, clip.ref_bvp).astype(np.float32)
+
+
+def unlabelled_bank(paths: list[str]) -> ClipBank:
+    """Real face videos without a reference (for losses that need none), through the live path.
+
+    Each video is tracked and cropped; stretches where the face was lost for over 0.5 s split it
+    into separate clips, so no window bridges a gap. The ``bvp`` of these clips is zeros."""
+    from rppg.sources.video import VideoFileSource
+    from rppg.windowing import crops_on_grid, track_and_crop
+
+    crops_out, bvp_out = [], []
+    for path in tqdm(paths, desc="track real", leave=False):
+        with VideoFileSource(path) as source:
+            times, crops = track_and_crop(source)
+        if len(times) < 2:
+            continue
+        cuts = np.flatnonzero(np.diff(times) > 0.5) + 1
+        for seg_t, seg_c in zip(np.split(times, cuts), np.split(crops, cuts), strict=True):
+            if len(seg_t) >= 4 * MODEL_FPS:
+                _, window = crops_on_grid(seg_t, seg_c, float(seg_t[0]), float(seg_t[-1]))
+                crops_out.append(window)
+                bvp_out.append(np.zeros(len(window), np.float32))
+    return ClipBank(crops_out, bvp_out)
 
 
 def real_banks(spec: DataSpec) -> tuple[ClipBank, ClipBank | None]:
@@ -162,10 +204,13 @@ def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, 
     """(train, val) banks for a ``--data`` value and the config's ``data`` section."""
     spec = DataSpec.parse(data)
     seed, n_train, n_val, secs = cfg["seed"], cfg["train_clips"], cfg["val_clips"], cfg["clip_seconds"]
+    colour, workers = cfg.get("pulse_colour", "optics"), int(cfg.get("workers", 1))
 
     def synth(split: str, n: int, s: int) -> ClipBank:
-        key = {"kind": "synth", "split": split, "n": n, "secs": secs, "seed": s, "gen": GENERATOR}
-        return cached(cache_dir, key, lambda: synth_bank(split, n, secs, s))
+        key = {"kind": "synth", "split": split, "n": n, "secs": secs, "seed": s, "gen": GENERATOR,
+               "pulse_colour": colour}
+        clips = Path(cache_dir) / "clips" if cache_dir is not None else None
+        return cached(cache_dir, key, lambda: synth_bank(split, n, secs, s, workers, colour, clips))
 
     if spec.kind == "synth":
         return synth("train", n_train, seed), synth("val", n_val, seed + 1_000_003)

@@ -31,9 +31,10 @@ from rppg.models.preprocess import integrate
 from rppg.models.registry import build
 from rppg.models.weights_io import load_weights, save_weights
 from rppg.signal.hr import estimate_hr
-from training.data import GENERATOR, WindowDataset, load_banks, val_windows
+from training.data import GENERATOR, WindowDataset, cached, load_banks, unlabelled_bank, val_windows
 from training.distill import Distiller, HintAdapters, StudentWithAdapters
 from training.losses import reference_loss
+from training.unsupervised import PairDataset, unsupervised_loss
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.safetensors"
@@ -148,6 +149,7 @@ class Trainer:
                                           shuffle=True, seed=int(cfg.get("seed", 0)), drop_last=True)
         self.steps_per_epoch = max(1, len(self.sampler) // batch)
         self.val = val_windows(self.val_bank, int(cfg["val_window"]))
+        self.pairs = self._make_pairs()
 
         self.model = build(cfg["arch"]).to(self.d.device)
         self.distiller = self._make_distiller()
@@ -186,6 +188,23 @@ class Trainer:
         load_weights(teacher, path)
         return Distiller(teacher, weights).to(self.d.device)
 
+    def _make_pairs(self) -> PairDataset | None:
+        """Window pairs from unlabelled real video, when the config asks for label-free losses."""
+        u = self.cfg.get("unlabelled")
+        if not u or not any(float(w) > 0 for w in u.get("weights", {}).values()):
+            return None
+        if self.d.world > 1:
+            raise ConfigError("label-free losses on unlabelled video run in single-process training only")
+        root = Path(__file__).resolve().parents[1]
+        paths = [str(p if Path(p).is_absolute() or Path(p).exists() else root / p) for p in u["videos"]]
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:
+            raise ConfigError(f"unlabelled video not found: {missing[0]}")
+        key = {"kind": "unlabelled", "split": "real", "videos": sorted(paths)}
+        bank = cached(self.opts.cache_dir, key, lambda: unlabelled_bank(paths))
+        return PairDataset(bank, TRAIN_WINDOW, int(u.get("shift", 60)), int(self.cfg["data"]["seed"]),
+                           float(u.get("pos_snr_db", 3.0)))
+
     # ------------------------------------------------------------------ batches
     def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """This rank's batch for ``step`` (deterministic, so resuming continues the same sequence)."""
@@ -203,6 +222,10 @@ class Trainer:
         terms = reference_loss(out, y, self.cfg["loss"])
         if self.distiller is not None:
             terms |= self.distiller(x, out, feats)
+        if self.pairs is not None:
+            u = self.cfg["unlabelled"]
+            batch = self.pairs.batch(self.step, int(u.get("batch_size", 4)))
+            terms |= unsupervised_loss(self.model, tuple(b.to(self.d.device) for b in batch), u["weights"])
         return terms
 
     # ------------------------------------------------------------------ loop

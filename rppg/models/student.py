@@ -1,9 +1,11 @@
-"""The student: a (2+1)D CNN of ~24k parameters for real time on embedded boards.
+"""The student: ~24k parameters, real time on embedded boards.
 
-Crops are average-pooled to 18x18 before the first convolution and to 9x9 and 4x4
-later; spatial and temporal kernels are factorised. Time is never downsampled, so
-the output has one value per input frame. Almost all parameters sit in the
-temporal 1D layers after spatial pooling, where they cost next to no compute.
+Each frame's crop is average-pooled to 9x9 in one pass (before the frames are folded into
+the batch, so the full-size crops are read once and never copied); two small 3x3
+convolutions learn colour and texture; a learned skin-attention map pools space; and a
+stack of dilated temporal convolutions (dilations 1..32) gives the output about 4 s of
+context, so it sees several heartbeats. Almost all parameters sit in that temporal stack,
+after spatial pooling, where they cost next to no compute.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rppg.models.layers import conv_bn
+from rppg.models.layers import FrameEncoder, SkinAttentionPool, TemporalHead, conv_bn2d
 
 HINTS = ("hint1", "hint2")
 
@@ -21,32 +23,20 @@ class StudentNet(nn.Module):
 
     arch = "student"
 
-    def __init__(self, c1: int = 12, c2: int = 20, c3: int = 32, temporal: int = 34) -> None:
+    def __init__(self, c1: int = 12, c2: int = 16, width: int = 34,
+                 dilations: tuple[int, ...] = (1, 2, 4, 8, 16, 32)) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.AvgPool3d((1, 2, 2)), conv_bn(3, c1, (1, 3, 3)))  # 18x18
-        self.block1 = nn.Sequential(
-            nn.AvgPool3d((1, 2, 2)), conv_bn(c1, c2, (1, 3, 3)), conv_bn(c2, c2, (3, 1, 1))
-        )  # 9x9: hint1
-        self.block2 = nn.Sequential(
-            nn.AvgPool3d((1, 2, 2)), conv_bn(c2, c3, (1, 3, 3)), conv_bn(c3, c3, (3, 1, 1))
-        )  # 4x4: hint2
-        self.temporal = nn.Sequential(
-            nn.Conv1d(c3, temporal, 5, padding=2, bias=False),
-            nn.BatchNorm1d(temporal),
-            nn.ReLU(inplace=True),
-            nn.Conv1d(temporal, temporal, 5, padding=2, bias=False),
-            nn.BatchNorm1d(temporal),
-            nn.ReLU(inplace=True),
-            nn.Conv1d(temporal, 1, 1),
-        )
-        self.hint_channels = {"hint1": c2, "hint2": c3}
+        self.shrink = nn.AvgPool3d((1, 4, 4))  # 36x36 -> 9x9
+        self.encoder = FrameEncoder(conv_bn2d(3, c1), conv_bn2d(c1, c2))  # 9x9: hint1
+        self.pool = SkinAttentionPool(c2)
+        self.temporal = TemporalHead(c2, width, dilations, hint_after=2)
+        self.hint_channels = {"hint1": c2, "hint2": width}
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Output and the hint feature maps (used by distillation)."""
-        h1 = self.block1(self.stem(x))
-        h2 = self.block2(h1)
-        y = self.temporal(h2.mean(dim=(3, 4)))
-        return y[:, 0], {"hint1": h1, "hint2": h2}
+        """Output and the hint feature maps (used by distillation); hint2 is (B, C, T, 1, 1)."""
+        h1 = self.encoder(self.shrink(x))
+        y, h2 = self.temporal(self.pool(h1))
+        return y, {"hint1": h1, "hint2": h2[..., None, None]}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_features(x)[0]

@@ -31,13 +31,25 @@ class Lighting:
         return f.astype(np.float32)[:, None, None]
 
 
+def camera_steps(spec: SynthSpec, rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
+    """(N, 3) gains of a camera's automatic white balance and exposure re-adjusting in steps:
+    per-channel steps of a few percent (white balance) and all-channel steps (exposure)."""
+    out = np.ones((len(t), 3))
+    if spec.wb_steps_per_min > 0:
+        out *= 1 + np.stack([sudden_moves(rng, t, spec.wb_steps_per_min, 0.03) for _ in range(3)], axis=1)
+    if spec.exposure_steps_per_min > 0:
+        out *= (1 + sudden_moves(rng, t, spec.exposure_steps_per_min, 0.08))[:, None]
+    return np.clip(out, 0.5, 2.0)
+
+
 def make_lighting(spec: SynthSpec, rng: np.random.Generator, t: np.ndarray) -> Lighting:
     level = 1 + random_walk(rng, t, spec.light_drift, rng.uniform(3, 15))
     level = level + sudden_moves(rng, t, spec.light_steps_per_min, 0.15)
     level = np.clip(level, 0.2, 3.0) * spec.brightness
     tint = np.asarray(spec.light_rgb, np.float64)[::-1]  # RGB -> BGR
     colour_drift = 1 + np.stack([random_walk(rng, t, spec.light_drift * 0.3, 10.0) for _ in range(3)], axis=1)
-    gains = (level[:, None] * tint[None] * colour_drift).astype(np.float32)
+    gains = level[:, None] * tint[None] * colour_drift * camera_steps(spec, rng, t)
+    gains = gains.astype(np.float32)
     field = None
     if spec.light_gradient > 0:
         h, w = spec.height, spec.width

@@ -75,7 +75,17 @@ class Scene:
         else:
             self.layer = SpriteLayer(spec, rngs, self.times, self.light.field)
         self.boxes = self.layer.boxes
+        if self.has_pulse and spec.bcg > 0:
+            self._add_bcg(pulse)
         self.camera = Camera(spec, rngs["camera"])
+
+    def _add_bcg(self, pulse) -> None:
+        """Ballistocardiographic bob: the head moves up and down by ``spec.bcg`` of the face box with
+        each ejection (the pulse's rate of change, about 0.1 s before the skin's blood volume peaks)."""
+        bvp = pulse.bvp(self.times + 0.1)
+        rate = np.gradient(bvp, self.times)
+        rate = rate / (np.abs(rate).max() + 1e-9)
+        self.layer.boxes[:, 1] += (self.spec.bcg * self.layer.boxes[:, 3] * rate).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.times)
@@ -90,18 +100,27 @@ class Scene:
         return self.camera.capture(frame)
 
 
+def scene_frames(scene: Scene) -> Iterator[tuple[np.ndarray, float]]:
+    """A prepared scene's frames in order as (uint8 BGR image, time in seconds), through the codec if set."""
+    frames = (scene.render(i) for i in range(len(scene)))
+    if scene.spec.h264_kbps > 0:
+        from rppg.synth.codec import h264_round_trip
+
+        frames = h264_round_trip(frames, scene.spec)
+    for i, frame in enumerate(frames):
+        yield frame, float(scene.times[i])
+
+
 def iter_frames(spec: SynthSpec) -> Iterator[tuple[np.ndarray, float]]:
     """Frames one at a time as (uint8 BGR image, time in seconds): memory stays flat for long clips."""
-    scene = Scene(spec)
-    for i in range(len(scene)):
-        yield scene.render(i), float(scene.times[i])
+    return scene_frames(Scene(spec))
 
 
 def render_clip(spec: SynthSpec) -> SynthClip:
     """The whole clip in memory, with its ground truth."""
     scene = Scene(spec)
     frames = np.empty((len(scene), spec.height, spec.width, 3), np.uint8)
-    for i in range(len(scene)):
-        frames[i] = scene.render(i)
+    for i, (frame, _) in enumerate(scene_frames(scene)):
+        frames[i] = frame
     return SynthClip(frames, scene.times.copy(), scene.bvp.astype(np.float32), scene.hr.astype(np.float32),
                      scene.boxes.copy())

@@ -44,6 +44,7 @@ class SynthSpec:
     pulse_delay_ms: float = 40.0  # largest phase delay between skin regions
     pulse_patchiness: float = 0.4  # spatial variation of the pulse amplitude across the skin
     specular: float = 0.03  # strength of the non-pulsatile specular highlight (0..1 of 255)
+    bcg: float = 0.0  # ballistocardiographic head bob at the heart rate, relative to the face box (0.002 = 0.2 %)
     # face (rppg.synth.face)
     face_kind: str = "procedural"  # procedural | texture
     face_index: int = -1  # texture index; -1 = drawn from seed
@@ -66,6 +67,8 @@ class SynthSpec:
     light_rgb: tuple[float, float, float] = (1.0, 1.0, 1.0)  # light colour gains R, G, B
     light_gradient: float = 0.15  # directional light: brightness difference across the frame
     brightness: float = 1.0  # overall exposure
+    wb_steps_per_min: float = 0.0  # camera white-balance re-adjustments (per-channel gain steps)
+    exposure_steps_per_min: float = 0.0  # camera exposure/gain steps (all channels)
     # camera (rppg.synth.camera)
     shot_noise: float = 0.3  # photon noise: std = sqrt(shot_noise * value)
     read_noise: float = 1.0  # sensor read noise std (of 255)
@@ -73,6 +76,7 @@ class SynthSpec:
     gamma: float = 1.0  # tone-curve exponent applied by the camera
     blur: float = 0.0  # optical blur sigma, pixels
     jpeg_quality: int = 0  # per-frame JPEG round trip quality 1..100; 0 = none
+    h264_kbps: float = 0.0  # H.264 round trip of the whole clip at this bitrate (for 640x480; scaled by area); 0 = none
     # background (rppg.synth.background)
     background: str = "gradient"  # solid | gradient | noise | shapes
     # timing
@@ -98,6 +102,8 @@ class SynthSpec:
             raise ConfigError("jpeg_quality must be 0 (off) or 1-100")
         if not 0 <= self.drop_rate < 0.9:
             raise ConfigError("drop_rate must be in [0, 0.9)")
+        if self.h264_kbps < 0 or self.bcg < 0:
+            raise ConfigError("h264_kbps and bcg must be >= 0")
 
     @property
     def n_nominal(self) -> int:
@@ -150,7 +156,7 @@ class SynthSpec:
             baseline_wander=u(0, 0.4),
             resp_amp_mod=u(0, 0.25),
             pulse_amplitude=float(np.exp(u(np.log(0.001), np.log(0.02)))),
-            pulse_rgb=(0.43 * u(0.75, 1.25), 1.0, 0.69 * u(0.75, 1.25)),
+            pulse_rgb=(0.43 * u(0.75, 1.25), 1.0, 0.69 * u(0.75, 1.25)),  # replaced below by skin optics
             pulse_delay_ms=u(0, 80),
             pulse_patchiness=u(0.1, 0.8),
             specular=u(0, 0.15),
@@ -181,6 +187,16 @@ class SynthSpec:
             background=str(rng.choice(BACKGROUNDS)),
             time_jitter_ms=u(0, 4) if on(0.4) else 0.0,
             drop_rate=u(0, 0.05) if on(0.2) else 0.0,
+        )
+        # drawn after the original factors, so the draws above are unchanged by these newer ones
+        from rppg.synth.skin_optics import random_pulse_colour
+
+        d.update(
+            pulse_rgb=random_pulse_colour(rng, d["skin_tone"]),
+            bcg=u(0.0005, 0.004) if on(0.7) else 0.0,
+            wb_steps_per_min=u(0, 2) if on(0.3) else 0.0,
+            exposure_steps_per_min=u(0, 2) if on(0.3) else 0.0,
+            h264_kbps=float(np.exp(u(np.log(300), np.log(3000)))) if on(0.5) else 0.0,
         )
         d.update(overrides)
         return cls(**d)

@@ -1,0 +1,158 @@
+"""Accuracy of the networks alone (no fallback, no gate) through the live per-window path.
+
+Scores every network variant (shipped weights, every training seed, ablations) and the
+classical baselines on:
+
+* held-out synthetic sets (seeds and settings the training never saw), written once by
+  ``rppg synth`` into OUT: ``typical`` (seed 9101) and ``random`` (seed 9303, strong motion,
+  light, noise and compression);
+* the real clip tests/data/physrecorder_v01 (contact PPG reference; never used in training);
+* real faces without a reference (../shared/data/real_faces): on windows where POS is clean
+  (SNR >= 1 dB), the share where the network agrees with POS within 3 bpm, and the median
+  change between consecutive readings.
+
+Writes everything to models/evaluation.json under "networks" (the README tables are rendered
+from it by scripts/render_tables.py):
+
+    python scripts/evaluate_networks.py [--out out/heldout] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rppg.constants import MODEL_FPS  # noqa: E402
+from rppg.datasets import load_dataset  # noqa: E402
+from rppg.evaluation import evaluate_clips  # noqa: E402
+from rppg.pipeline import Pipeline  # noqa: E402
+from rppg.sources import open_source  # noqa: E402
+
+REAL_CLIP = ROOT / "tests" / "data" / "physrecorder_v01"
+REAL_FACES = ROOT.parent / "shared" / "data" / "real_faces"
+SETS = {"typical": 9101, "random": 9303}
+SET_CLIPS, SET_SECONDS = 6, 30.0
+#: name -> (method, weights relative to the repository; None = shipped or classical)
+VARIANTS: dict[str, tuple[str, str | None]] = {
+    "student": ("student", None),
+    "student_nokd": ("student_nokd", None),
+    "teacher": ("teacher", None),
+    **{f"student_seed{s}": ("student", f"models/seeds/student_seed{s}.safetensors") for s in (1, 2, 3)},
+    **{f"student_nokd_seed{s}": ("student_nokd", f"models/seeds/student_nokd_seed{s}.safetensors") for s in (1, 2, 3)},
+    "ablation_nokd_synthetic_only": ("student_nokd", "models/seeds/ablation_nokd_synthetic_only.safetensors"),
+    "pos": ("pos", None),
+    "chrom": ("chrom", None),
+}
+POS_CLEAN_DB = 1.0
+AGREE_BPM = 3.0
+
+
+def pipeline_for(method: str, weights: str | None) -> Pipeline:
+    """The live pipeline with the network alone: no fallback, nothing withheld."""
+    return Pipeline(method, str(ROOT / weights) if weights else None, fallback=None, gate_db=-np.inf)
+
+
+def heldout_sets(out: Path) -> dict[str, Path]:
+    from rppg.synth.ubfc import write_ubfc
+
+    folders = {}
+    for name, seed in SETS.items():
+        folder = out / name
+        if not folder.is_dir():
+            write_ubfc(folder, SET_CLIPS, seed, preset=name, duration_s=SET_SECONDS)
+        folders[name] = folder
+    return folders
+
+
+def live_readings(pipeline: Pipeline, video: Path) -> list:
+    pipeline.reset()
+    out = []
+    with open_source(str(video)) as source:
+        for frame in source:
+            r = pipeline.push(frame)
+            if r is not None:
+                out.append(r)
+    return out
+
+
+def real_faces_scores(method: str, weights: str | None, pos_readings: dict[str, list]) -> dict:
+    """Agreement with POS on POS-clean windows, and reading-to-reading stability, over real_faces."""
+    pipeline = pipeline_for(method, weights)
+    agree, clean, changes = [], 0, []
+    try:
+        for name, pos in pos_readings.items():
+            mine = live_readings(pipeline, REAL_FACES / name)
+            bpm = [r.bpm for r in mine]
+            changes += [abs(a - b) for a, b in zip(bpm[1:], bpm[:-1], strict=False) if a is not None and b is not None]
+            for r, p in zip(mine, pos, strict=False):
+                if p.bpm is None or p.quality < POS_CLEAN_DB:
+                    continue
+                clean += 1
+                agree.append(r.bpm is not None and abs(r.bpm - p.bpm) <= AGREE_BPM)
+    finally:
+        pipeline.close()
+    return {"pos_clean_windows": clean, "agree_within3_share": float(np.mean(agree)) if agree else None,
+            "median_change_bpm": float(np.median(changes)) if changes else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "heldout", help="folder for the held-out sets")
+    parser.add_argument("--only", nargs="*", default=None, help="evaluate only these variants (others kept)")
+    parser.add_argument("--json", type=Path, default=ROOT / "models" / "evaluation.json")
+    args = parser.parse_args()
+    sets = heldout_sets(args.out)
+    doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
+    results = doc.get("networks", {})
+    videos = sorted(p.name for p in REAL_FACES.glob("*.mp4")) if REAL_FACES.is_dir() else []
+    pos_pipe = pipeline_for("pos", None)
+    pos_readings = {v: live_readings(pos_pipe, REAL_FACES / v) for v in videos}
+    pos_pipe.close()
+    for name, (method, weights) in VARIANTS.items():
+        if args.only and name not in args.only:
+            continue
+        if weights and not (ROOT / weights).is_file():
+            print(f"skip {name}: {weights} not found", file=sys.stderr)
+            continue
+        began = time.time()
+        entry: dict = {"method": method, "weights": weights}
+        pipeline = pipeline_for(method, weights)
+        try:
+            for set_name, folder in {**sets, "real_clip": REAL_CLIP}.items():
+                fmt = "recording" if set_name == "real_clip" else "ubfc"
+                report = evaluate_clips(load_dataset(folder, fmt), pipeline, progress=False, method=method,
+                                        dataset_format=fmt)
+                s = report["summary"]
+                entry[set_name] = {k: s.get(k) for k in ("n_clips", "mae", "window_mae", "window_rmse",
+                                                          "window_within5", "window_pearson", "window_coverage")}
+                if set_name == "real_clip":
+                    entry[set_name]["hr_est"] = report["clips"][0]["hr_est"]
+                    entry[set_name]["hr_ref"] = report["clips"][0]["hr_ref"]
+        finally:
+            pipeline.close()
+        if videos:
+            entry["real_faces"] = real_faces_scores(method, weights, pos_readings)
+        entry["eval_seconds"] = round(time.time() - began, 1)
+        results[name] = entry
+        doc["networks"] = results
+        doc["networks_command"] = "python scripts/evaluate_networks.py"
+        doc["networks_protocol"] = ("network alone (--fallback none --no-gate), live per-window path, 10 s windows, "
+                                    f"1 s step; held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, "
+                                    f"seeds {SETS}; real faces: POS-clean = POS SNR >= {POS_CLEAN_DB} dB, "
+                                    f"agreement within {AGREE_BPM} bpm; model rate {MODEL_FPS:g} Hz")
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"{name}: real clip window MAE {entry['real_clip']['window_mae']}, "
+              f"typical {entry['typical']['window_mae']}, random {entry['random']['window_mae']}, "
+              f"real faces {entry.get('real_faces')} ({entry['eval_seconds']} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

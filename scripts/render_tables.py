@@ -1,0 +1,116 @@
+"""Render the accuracy tables of README.md and models/README.md from models/evaluation.json and the cards.
+
+Each table sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers and is
+replaced whole, so no number in those tables is typed by hand:
+
+    python scripts/render_tables.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = (ROOT / "README.md", ROOT / "models" / "README.md")
+
+
+def fmt(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _get(entry: dict, *path):
+    for key in path:
+        if entry is None:
+            return None
+        entry = entry.get(key)
+    return entry
+
+
+def networks_table(nets: dict) -> str:
+    rows = ["| estimator | typical: window MAE | random: window MAE | real clip: window MAE | real clip: "
+            "whole clip (ref) | real faces: agree with clean POS (windows) | real faces: median change |",
+            "|---|---|---|---|---|---|---|"]
+    for name in ("student", "student_nokd", "teacher", "pos", "chrom"):
+        e = nets.get(name)
+        if not e:
+            continue
+        rc = e["real_clip"]
+        rf = e.get("real_faces") or {}
+        rows.append(f"| {name} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
+                    f"{fmt(rc['window_mae'])} | {fmt(rc.get('hr_est'), 1)} ({fmt(rc.get('hr_ref'), 1)}) | "
+                    f"{fmt(rf.get('agree_within3_share'))} ({rf.get('pos_clean_windows', '-')}) | "
+                    f"{fmt(rf.get('median_change_bpm'))} |")
+    return "\n".join(rows)
+
+
+def _mean_sd(values: list) -> str:
+    v = [x for x in values if x is not None]
+    if not v:
+        return "-"
+    return f"{np.mean(v):.2f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.2f} (n={len(v)})"
+
+
+def seeds_table(nets: dict) -> str:
+    rows = ["| network | typical: window MAE | random: window MAE | real clip: window MAE | "
+            "real faces: agree with clean POS |", "|---|---|---|---|---|"]
+    for label, prefix in (("student (distilled)", "student_seed"), ("student_nokd", "student_nokd_seed")):
+        runs = [nets[k] for k in sorted(nets) if k.startswith(prefix)]
+        if not runs:
+            continue
+        cols = [_mean_sd([_get(r, s, "window_mae") for r in runs]) for s in ("typical", "random", "real_clip")]
+        cols.append(_mean_sd([_get(r, "real_faces", "agree_within3_share") for r in runs]))
+        rows.append(f"| {label} | " + " | ".join(cols) + " |")
+    return "\n".join(rows)
+
+
+def ablation_table(nets: dict) -> str:
+    rows = ["| student_nokd, seed 1 | typical: window MAE | random: window MAE | real clip: window MAE | "
+            "real faces: agree with clean POS | real faces: median change |", "|---|---|---|---|---|---|"]
+    for label, key in (("synthetic only", "ablation_nokd_synthetic_only"),
+                       ("+ label-free losses on real faces", "student_nokd_seed1")):
+        e = nets.get(key)
+        if not e:
+            continue
+        rows.append(f"| {label} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
+                    f"{fmt(e['real_clip']['window_mae'])} | {fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
+                    f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
+    return "\n".join(rows)
+
+
+def cards_table() -> str:
+    rows = ["| network | parameters | MFLOPs / 300 frames | steps | batch | wall time (min) | best val MAE | "
+            "noise baseline | seed |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in ("teacher", "student", "student_nokd"):
+        path = ROOT / "models" / f"{name}.json"
+        if not path.is_file():
+            continue
+        c = json.loads(path.read_text())
+        rows.append(f"| {name} | {c['n_params']:,} | {c['flops_per_300_frames'] / 1e6:.0f} | {c['steps']} | "
+                    f"{c['batch_size']} | {c['wall_time_s'] / 60:.0f} | {fmt(c['validation'].get('val_mae'))} | "
+                    f"{fmt(c['validation_baseline'].get('noise_mae'))} | {c['config'].get('seed')} |")
+    return "\n".join(rows)
+
+
+def render(text: str, tables: dict[str, str]) -> str:
+    for name, body in tables.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        text = pattern.sub(lambda m, b=body: m.group(1) + b + m.group(2), text)
+    return text
+
+
+def main() -> None:
+    doc = json.loads((ROOT / "models" / "evaluation.json").read_text())
+    nets = doc.get("networks", {})
+    tables = {"networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
+              "ablation_table": ablation_table(nets), "cards_table": cards_table()}
+    for path in DOCS:
+        path.write_text(render(path.read_text(), tables))
+        print(f"rendered {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The training behind the shipped networks, in two lanes that can run side by side on a CPU:
+#   lane A: the teacher, then the distilled student with seeds 1-3;
+#   lane B: the student without distillation with seeds 1-3, and the synthetic-only ablation.
+# Every run resumes from its checkpoint when rerun. Afterwards: python scripts/ship_runs.py
+#   scripts/train_all.sh [a|b|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lane=${1:-all}
+run() {  # run NAME TARGET [options]: train into runs/NAME, resuming when a checkpoint exists
+  local name=$1 target=$2; shift 2
+  local resume=(); [ -f "runs/$name/checkpoint.pt" ] && resume=(--resume)
+  [ -f "runs/$name/$target.safetensors" ] && { echo "runs/$name done" >&2; return; }
+  rppg train "$target" --out "runs/$name" --quiet "${resume[@]}" "$@"
+}
+if [ "$lane" = a ] || [ "$lane" = all ]; then
+  run teacher teacher
+  for s in 1 2 3; do run "student_seed$s" student --seed "$s" --teacher runs/teacher/teacher.safetensors; done
+fi
+if [ "$lane" = b ] || [ "$lane" = all ]; then
+  run student_nokd_seed1 student_nokd --seed 1
+  run ablation_nokd_synthetic_only student_nokd --seed 1 --config training/configs/ablation/student_nokd_synthetic_only.json
+  for s in 2 3; do run "student_nokd_seed$s" student_nokd --seed "$s"; done
+fi
