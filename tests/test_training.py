@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -58,7 +59,7 @@ def batch_loss(trainer: Trainer, x, y) -> float:
 
 def test_a_short_real_training_run_lowers_the_loss_and_writes_a_card(tmp_path, cache):
     trainer = Trainer(tiny("student_nokd", lr=0.01), opts("student_nokd", tmp_path, cache, steps=40))
-    x, y = trainer.batch(0)
+    x, y, _ = trainer.batch(0)
     before = batch_loss(trainer, x, y)
     card = trainer.fit()
     assert batch_loss(trainer, x, y) < 0.8 * before
@@ -73,7 +74,7 @@ def test_a_short_real_training_run_lowers_the_loss_and_writes_a_card(tmp_path, c
 
 def test_distillation_terms_are_nonzero_and_train_only_the_student(tmp_path, cache, teacher_weights):
     trainer = Trainer(tiny("student"), opts("student", tmp_path, cache, steps=1, teacher=teacher_weights))
-    x, y = trainer.batch(0)
+    x, y, _ = trainer.batch(0)
     terms = trainer.losses(x, y)
     assert terms["kd_hint"].item() > 0 and terms["kd_output"].item() > 0
     sum(terms.values()).backward()
@@ -115,6 +116,27 @@ def test_label_free_spectral_losses_reward_one_in_band_line():
     assert sparse_loss(pulse) < 0.2 < sparse_loss(noise)
     other = torch.sin(2 * torch.pi * 2.0 * t)[None]
     assert consistency_loss(pulse, pulse) < 1e-4 < consistency_loss(pulse, other)
+
+
+def test_cached_teacher_targets_are_the_teacher_on_the_clip(tmp_path, cache, teacher_weights):
+    """The teacher cache holds the teacher's own output and hint maps, also for flipped windows."""
+    from rppg.models.preprocess import preprocess
+    from training.distill import CACHED_HINT_SIDE
+
+    cfg = tiny("student")
+    cfg["distill"]["cache_teacher"] = True
+    trainer = Trainer(cfg, opts("student", tmp_path, cache, steps=1, teacher=teacher_weights))
+    crops = trainer.train_bank.crops[0]
+    n = len(crops)
+    out, feats = trainer.teacher_cache.targets(torch.tensor([[0, 0, 1]]), n)
+    with torch.inference_mode():
+        t_out, t_feats = trainer.distiller.teacher.forward_features(
+            torch.from_numpy(preprocess(np.ascontiguousarray(crops[:, :, ::-1])))[None])
+    torch.testing.assert_close(out, t_out, atol=1e-4, rtol=1e-4)
+    assert feats["hint1"].shape == (1, t_feats["hint1"].shape[1], n, CACHED_HINT_SIDE, CACHED_HINT_SIDE)
+    torch.testing.assert_close(feats["hint2"], t_feats["hint2"], atol=2e-2, rtol=2e-2)  # stored as float16
+    terms = trainer.losses(*trainer.batch(0))
+    assert terms["kd_hint"].item() > 0 and terms["kd_output"].item() > 0
 
 
 def test_the_nokd_student_has_no_teacher_but_the_same_start(tmp_path, cache, teacher_weights):

@@ -257,15 +257,17 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return self.size
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(input, target, where): ``where`` is (clip, start, flipped), to look up cached teacher targets."""
         rng = np.random.default_rng([self.seed, self.epoch, i])
         k = self.clips[rng.choice(len(self.clips), p=self.weights)]
         start = rng.integers(0, len(self.bank.crops[k]) - self.window + 1)
         crops = self.bank.crops[k][start:start + self.window]
-        if self.augment and rng.random() < 0.5:
+        flip = bool(self.augment and rng.random() < 0.5)
+        if flip:
             crops = crops[:, :, ::-1]
         x, y = window_target(crops, self.bank.bvp[k][start:start + self.window])
-        return torch.from_numpy(x), torch.from_numpy(y)
+        return torch.from_numpy(x), torch.from_numpy(y), torch.tensor([int(k), int(start), int(flip)])
 
 
 def val_windows(bank: ClipBank, window: int) -> list[tuple[np.ndarray, np.ndarray, float]]:

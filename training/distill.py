@@ -8,6 +8,7 @@ Adapters exist only during training; they are neither counted nor shipped.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -69,13 +70,60 @@ class Distiller(nn.Module):
         self.teacher.eval()  # the teacher's batch-norm statistics stay fixed
         return self
 
-    def forward(self, x: torch.Tensor, student_out: torch.Tensor,
-                adapted: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """``adapted``: the student's hint maps after the adapters (see StudentWithAdapters)."""
-        with torch.no_grad():
-            t_out, t_feats = self.teacher.forward_features(x)
+    def forward(self, x: torch.Tensor, student_out: torch.Tensor, adapted: dict[str, torch.Tensor],
+                targets: tuple[torch.Tensor, dict[str, torch.Tensor]] | None = None) -> dict[str, torch.Tensor]:
+        """``adapted``: the student's hint maps after the adapters (see StudentWithAdapters);
+        ``targets``: the teacher's output and hint maps for ``x`` when already computed (TeacherCache)."""
+        if targets is None:
+            with torch.no_grad():
+                t_out, t_feats = self.teacher.forward_features(x)
+        else:
+            t_out, t_feats = targets
         hint = sum(hint_loss(adapted[n], t_feats[n]) for n in adapted) / len(adapted)
         return {
             "kd_output": self.weights.get("output", 0.0) * neg_pearson(student_out, t_out),
             "kd_hint": self.weights.get("hint", 0.0) * hint,
         }
+
+
+#: Spatial size the teacher's 9x9 hint map is pooled to in the cache (memory: 9 values per channel and frame).
+CACHED_HINT_SIDE = 3
+
+
+class TeacherCache:
+    """The frozen teacher's output and hint maps over every training clip, computed once.
+
+    A distillation step then reads the teacher's targets for its windows instead of running
+    the teacher: the teacher is fully convolutional in time, so its features over a clip,
+    cut to a window, stand in for its features on that window (they differ only near the
+    window's edges and by the window's own normalisation, which the standardised hint loss
+    and the Pearson output loss ignore). Flipped clips are computed too, so flips stay exact.
+    """
+
+    def __init__(self, teacher: nn.Module, clips: list[np.ndarray], device: torch.device) -> None:
+        from rppg.models.preprocess import preprocess
+
+        self.items: list[tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]] = []
+        teacher.eval()
+        with torch.inference_mode():
+            for crops in clips:
+                outs, h1s, h2s = [], [], []
+                for flip in (False, True):
+                    c = crops[:, :, ::-1] if flip else crops
+                    x = torch.from_numpy(preprocess(np.ascontiguousarray(c)))[None].to(device)
+                    out, feats = teacher.forward_features(x)
+                    h1 = F.adaptive_avg_pool3d(feats["hint1"], (x.shape[2], CACHED_HINT_SIDE, CACHED_HINT_SIDE))
+                    outs.append(out[0].float().cpu())
+                    h1s.append(h1[0].half().cpu())
+                    h2s.append(feats["hint2"][0].half().cpu())
+                self.items.append((outs, h1s, h2s))
+
+    def targets(self, where: torch.Tensor, window: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Teacher output (B, T) and hint maps for windows given as rows (clip, start, flipped)."""
+        outs, h1s, h2s = [], [], []
+        for k, start, flip in where.tolist():
+            out, h1, h2 = (part[int(flip)] for part in self.items[k])
+            outs.append(out[start:start + window])
+            h1s.append(h1[:, start:start + window].float())
+            h2s.append(h2[:, start:start + window].float())
+        return torch.stack(outs), {"hint1": torch.stack(h1s), "hint2": torch.stack(h2s)}

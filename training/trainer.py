@@ -32,7 +32,7 @@ from rppg.models.registry import build
 from rppg.models.weights_io import load_weights, save_weights
 from rppg.signal.hr import estimate_hr
 from training.data import GENERATOR, WindowDataset, cached, load_banks, unlabelled_bank, val_windows
-from training.distill import Distiller, HintAdapters, StudentWithAdapters
+from training.distill import Distiller, HintAdapters, StudentWithAdapters, TeacherCache
 from training.losses import reference_loss
 from training.unsupervised import PairDataset, unsupervised_loss
 
@@ -153,6 +153,9 @@ class Trainer:
 
         self.model = build(cfg["arch"]).to(self.d.device)
         self.distiller = self._make_distiller()
+        self.teacher_cache: TeacherCache | None = None
+        if self.distiller is not None and cfg["distill"].get("cache_teacher", False):
+            self.teacher_cache = TeacherCache(self.distiller.teacher, self.train_bank.crops, self.d.device)
         # the module that is trained: the network, or the student with its hint adapters
         self.trained: nn.Module = self.model
         if self.distiller is not None:
@@ -206,22 +209,28 @@ class Trainer:
                            float(u.get("pos_snr_db", 3.0)))
 
     # ------------------------------------------------------------------ batches
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """This rank's batch for ``step`` (deterministic, so resuming continues the same sequence)."""
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This rank's batch for ``step`` (deterministic, so resuming continues the same sequence):
+        inputs, targets, and where each window came from (clip, start, flipped)."""
         epoch, j = divmod(step, self.steps_per_epoch)
         self.sampler.set_epoch(epoch)
         self.dataset.set_epoch(epoch)
         bs = int(self.cfg["batch_size"])
         idx = list(self.sampler)[j * bs:(j + 1) * bs]
-        xs, ys = zip(*(self.dataset[i] for i in idx), strict=True)
-        return torch.stack(xs).to(self.d.device), torch.stack(ys).to(self.d.device)
+        xs, ys, where = zip(*(self.dataset[i] for i in idx), strict=True)
+        return torch.stack(xs).to(self.d.device), torch.stack(ys).to(self.d.device), torch.stack(where)
 
-    def losses(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every weighted loss term for one batch (reference terms, plus KD terms for a student)."""
+    def losses(self, x: torch.Tensor, y: torch.Tensor, where: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Every weighted loss term for one batch (reference terms, plus KD terms for a student;
+        with a teacher cache and ``where``, the teacher's targets are read instead of computed)."""
         out, feats = self.net(x)
         terms = reference_loss(out, y, self.cfg["loss"])
         if self.distiller is not None:
-            terms |= self.distiller(x, out, feats)
+            targets = None
+            if self.teacher_cache is not None and where is not None:
+                t_out, t_feats = self.teacher_cache.targets(where, x.shape[2])
+                targets = (t_out.to(self.d.device), {k: v.to(self.d.device) for k, v in t_feats.items()})
+            terms |= self.distiller(x, out, feats, targets)
         if self.pairs is not None:
             u = self.cfg["unlabelled"]
             batch = self.pairs.batch(self.step, int(u.get("batch_size", 4)))
@@ -248,8 +257,8 @@ class Trainer:
         if self.opts.stop_after is not None:
             stop = min(self.steps, self.step + self.opts.stop_after)
         while self.step < stop:
-            x, y = self.batch(self.step)
-            terms = self.losses(x, y)
+            x, y, where = self.batch(self.step)
+            terms = self.losses(x, y, where)
             loss = sum(terms.values())
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
