@@ -30,6 +30,13 @@ POWER_BAND = (HR_MIN_BPM, 240.0)
 PEAK_HALF_WIDTH = 6.0
 
 
+def skin_centre_rgb(crops: np.ndarray) -> np.ndarray:
+    """Mean RGB of the crop's central half (cheeks, nose and brow: mostly skin), for POS."""
+    side = crops.shape[1]
+    lo, hi = side // 4, side - side // 4
+    return crops[:, lo:hi, lo:hi].reshape(len(crops), -1, 3).mean(axis=1)[:, ::-1].astype(np.float64)
+
+
 class PairDataset(Dataset):
     """Pairs of overlapping windows ``shift`` frames apart from unlabelled clips, plus a POS target.
 
@@ -52,7 +59,7 @@ class PairDataset(Dataset):
         if rng.random() < 0.5:
             crops = crops[:, :, ::-1]
         w1, w2 = crops[: self.window], crops[self.shift:]
-        rgb = w1.reshape(len(w1), -1, 3).mean(axis=1)[:, ::-1].astype(np.float64)  # BGR -> RGB box mean
+        rgb = skin_centre_rgb(w1)
         pos_wave = pos(rgb, MODEL_FPS)
         ok = estimate_hr(pos_wave, MODEL_FPS, gate_db=-np.inf).quality >= self.pos_snr_db
         return (torch.from_numpy(preprocess(w1)), torch.from_numpy(preprocess(w2)),
