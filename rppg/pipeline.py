@@ -8,6 +8,7 @@ estimator, the spectrum) runs once per reading, i.e. once per ``step_s``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,8 +153,12 @@ class Pipeline:
     def _observe(self, frame: Frame) -> dict[str, np.ndarray] | None:
         box = self.tracker.update(frame)
         self.last_box = box
-        self.frames_seen += 1
         return self._sample(frame, box)
+
+    def observe(self, frame: Frame) -> tuple[float, dict[str, np.ndarray] | None, FaceBox | None]:
+        """Track and sample one frame without buffering it: (time, sample, box), for ``push_sample``."""
+        sample = self._observe(frame)
+        return frame.t, sample, self.last_box
 
     # --- per reading -----------------------------------------------------------------------
     def _estimate(self, times: np.ndarray, samples: list[dict[str, np.ndarray] | None], t0: float,
@@ -204,15 +209,22 @@ class Pipeline:
     # --- streaming -------------------------------------------------------------------------
     def push(self, frame: Frame) -> Reading | None:
         """Add one frame; returns a Reading once per ``step_s`` once ``window_s`` of input is buffered."""
-        sample = self._observe(frame)
-        self._times.append(frame.t)
+        return self.push_sample(*self.observe(frame))
+
+    def push_sample(self, t: float, sample: dict[str, np.ndarray] | None, box: FaceBox | None) -> Reading | None:
+        """``push`` after tracking: buffer one observation (from ``observe``) and read when due. Replaying
+        recorded observations gives exactly the readings ``push`` gave, so several estimators can be
+        scored on one tracking pass."""
+        self.last_box = box
+        self.frames_seen += 1
+        self._times.append(t)
         self._samples.append(sample)
         if self._next_emit is None:
-            self._next_emit = frame.t + self.window_s
-        if frame.t + 1e-9 < self._next_emit:
+            self._next_emit = t + self.window_s
+        if t + 1e-9 < self._next_emit:
             return None
-        self._next_emit = max(self._next_emit + self.step_s, frame.t + 1e-9)
-        return self._reading(frame.t)
+        self._next_emit = max(self._next_emit + self.step_s, t + 1e-9)
+        return self._reading(t)
 
     def _reading(self, t_now: float) -> Reading:
         times = np.fromiter(self._times, float)
@@ -236,14 +248,19 @@ class Pipeline:
 
         The readings are exactly what ``monitor`` would print for this source, so window
         metrics computed from them are live numbers."""
+        return self.process_observations(self.observe(frame) for frame in source)
+
+    def process_observations(self, observations: Iterable[tuple[float, dict[str, np.ndarray] | None,
+                                                                  FaceBox | None]]) -> ClipTrace:
+        """``process_clip`` on observations from ``observe`` (recorded once, replayed per estimator)."""
         self.reset()
         times: list[float] = []
         samples: list[dict[str, np.ndarray] | None] = []
         readings: list[Reading] = []
-        for frame in source:
-            reading = self.push(frame)
-            times.append(frame.t)
-            samples.append(self._samples[-1])
+        for t, sample, box in observations:
+            reading = self.push_sample(t, sample, box)
+            times.append(t)
+            samples.append(sample)
             if reading is not None:
                 readings.append(reading)
         t = np.asarray(times, float)
