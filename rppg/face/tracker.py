@@ -158,6 +158,11 @@ class FaceTracker:
         self._score = 1.0
         self._flow.reset()
 
+    @property
+    def detector(self) -> object:
+        """The per-image detector (exposed so benchmarks can time it)."""
+        return self._detector
+
     def _pick(self, faces: list[FaceBox], reference: FaceBox | None) -> FaceBox | None:
         if not faces:
             return None
