@@ -8,8 +8,10 @@ Both trackers see the same clips in the same run:
   are apart; plus how often the detector ran.
 
     python scripts/tracking_accuracy.py [--json out/tracking_accuracy.json] [--synth out/tracking]
+        [--parts real_clip synthetic_typical synthetic_random real_faces]
 
-The synthetic sets are made with ``rppg synth`` when missing.
+The synthetic sets are made with ``rppg synth`` when missing. Results of the parts run are
+merged into an existing JSON file, so parts can be measured one at a time.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ REAL_FACES = ROOT.parent / "shared/data/real_faces"
 #: tracker name -> redetect_s (0: the detector on every frame, the tracker before flow tracking)
 TRACKERS = {"every_frame": 0.0, "flow": FaceTracker.__init__.__defaults__[-1]}
 SYNTH_SETS = {"typical": (9101, "typical"), "random": (9303, "random")}
+PARTS = ("real_clip", "synthetic_typical", "synthetic_random", "real_faces")
 SUMMARY_KEYS = ("mae", "rmse", "pearson", "snr", "window_mae", "window_rmse", "window_pearson", "window_coverage")
 
 
-def _synth(root: Path, subjects: int, duration: float) -> dict[str, Path]:
+def _synth(root: Path, subjects: int, duration: float, names: list[str]) -> dict[str, Path]:
     sets = {}
     for name, (seed, preset) in SYNTH_SETS.items():
+        if f"synthetic_{name}" not in names:
+            continue
         path = root / name
         if not path.is_dir():
             subprocess.run([sys.executable, "-m", "app.cli", "synth", str(path), "--subjects", str(subjects),
@@ -119,12 +124,17 @@ def main() -> int:
     parser.add_argument("--subjects", type=int, default=4)
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--methods", nargs="+", default=["pos", "student"])
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     args = parser.parse_args()
-    datasets = {"real_clip": (REAL_CLIP, "recording")}
-    datasets.update({k: (v, "ubfc") for k, v in _synth(Path(args.synth), args.subjects, args.duration).items()})
-    report = {"trackers": {k: {"redetect_s": v} for k, v in TRACKERS.items()},
-              "accuracy": accuracy(datasets, args.methods)}
-    if REAL_FACES.is_dir():
+    datasets = {"real_clip": (REAL_CLIP, "recording")} if "real_clip" in args.parts else {}
+    synth = _synth(Path(args.synth), args.subjects, args.duration, args.parts)
+    datasets.update({k: (v, "ubfc") for k, v in synth.items()})
+    path = Path(args.json)
+    report = json.loads(path.read_text()) if path.is_file() else {}
+    report["trackers"] = {k: {"redetect_s": v} for k, v in TRACKERS.items()}
+    for dataset, result in accuracy(datasets, args.methods).items():
+        report.setdefault("accuracy", {})[dataset] = result
+    if "real_faces" in args.parts and REAL_FACES.is_dir():
         report["real_faces"] = real_faces(REAL_FACES)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -11,16 +11,17 @@ from torch import nn
 from rppg.bench import STAGES, receptive_field_frames
 
 
+@pytest.mark.slow
 def test_bench_writes_the_documented_json(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run([sys.executable, "-m", "app.cli", "bench", "--runs", "2", "--window", "64",
-                             "--methods", "student", "pos", "--json", str(out)],
-                            capture_output=True, text=True, timeout=600)
+                             "--methods", "student", "--json", str(out)],
+                            capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert report["student_params"] == 24139 and report["teacher_params"] == 796001
     assert report["student_speedup"] > 0 and report["student_flops"] < report["teacher_flops"]
-    assert set(report["pipelines"]) == {"student", "pos"}
+    assert set(report["pipelines"]) == {"student"}
     student = report["pipelines"]["student"]
     assert report["pipeline_realtime_factor"] == student["realtime_factor"] > 0
     assert report["pipeline_decode_ratio"] == student["pipeline_decode_ratio"] > 0
@@ -30,7 +31,7 @@ def test_bench_writes_the_documented_json(tmp_path):
     assert report["threads"] == 1 and report["threads_run"]["fps"] > 0
     assert report["rss_mb_torch"] > 0 and report["rss_mb_onnx"] > 0
     assert 0 < report["student_receptive_field_s"] < report["teacher_receptive_field_s"]
-    assert abs(report["pipelines"]["pos"]["median_bpm"] - 70.6) < 3
+    assert abs(student["median_bpm"] - 70.6) < 3
     assert "student speed-up" in result.stdout
 
 
