@@ -58,7 +58,8 @@ def _pipeline(video: str, method: str, backend: str, threads: int | None = None)
         "fps": round(r["fps"], 1), "realtime_factor": round(r["realtime_factor"], 2),
         "decode_fps": round(r["decode_fps"], 1), "pipeline_decode_ratio": round(r["pipeline_decode_ratio"], 3),
         "latency_ms_median": round(r["latency_ms_median"], 3), "latency_ms_p95": round(r["latency_ms_p95"], 3),
-        "load_s": round(r["load_seconds"], 3), "rss_mb": r["memory_mb"]["after_run"],
+        "load_s": round(r["load_seconds"], 3), "import_s": round(r["import_seconds"], 3),
+        "rss_mb": r["memory_mb"]["after_run"],
         "median_bpm": None if r["median_bpm"] is None else round(r["median_bpm"], 2),
         "detector_share": round(r["detector_share"], 4), "stages_ms": r["stages_ms"], "memory_mb": r["memory_mb"],
     }
@@ -88,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     pipelines = {m: p for m in args.methods if (p := _pipeline(args.video, m, args.backend)) is not None}
     out["pipelines"] = pipelines
     main = pipelines.get("student") or next(iter(pipelines.values()), None)
-    for key in ("pipeline_decode_ratio", "realtime_factor", "latency_ms_median", "latency_ms_p95", "load_s"):
+    for key in ("pipeline_decode_ratio", "realtime_factor", "latency_ms_median", "latency_ms_p95", "load_s",
+                "import_s"):
         out[key if key != "realtime_factor" else "pipeline_realtime_factor"] = main[key] if main else None
     if args.threads > 0:
         out["threads"] = args.threads
@@ -120,7 +122,7 @@ def _print_table(out: dict) -> None:
     if out.get("threads_run"):
         runs[f"student/{out['threads']}t"] = out["threads_run"]
     print(f"{'pipeline':<12}{'frames/s':>9}{'/decode':>8}{'x realtime':>11}{'ms/frame med':>13}{'p95':>7}"
-          f"{'load s':>7}{'MB':>6}{'bpm':>7}")
+          f"{'load s':>7}{'import s':>9}{'MB':>6}{'bpm':>7}")
     for method, p in runs.items():
         bpm = "-" if p["median_bpm"] is None else f"{p['median_bpm']:.1f}"
         print(f"{method:<12}{p['fps']:>9.0f}{p['pipeline_decode_ratio']:>8.2f}{p['realtime_factor']:>11.1f}"

@@ -5,7 +5,8 @@ work. So the detector runs every ``redetect_s`` seconds (by timestamps, not fram
 counts), and whenever the flow loses confidence; between detections a few corner
 points inside the face are followed with pyramidal Lucas-Kanade flow on a small
 grayscale copy, and the box and keypoints move with the similarity transform
-(shift, scale, rotation) those points agree on.
+(shift, scale, rotation) those points agree on. A detection corrects the flow's slow
+drift gently (``DETECTION_GAIN``) instead of replacing the box.
 
 The box is then smoothed by a one-euro-style adaptive filter: still faces get heavy
 smoothing (no jitter in the crop, which would swamp a 0.5 % pulse), fast moves are
@@ -26,6 +27,16 @@ FLOW_SIDE = 320
 #: Points to follow inside the face, and the fewest that still count as tracking.
 _MAX_POINTS = 24
 _MIN_POINTS = 8
+#: A detection pulls the flow-tracked box this far towards itself. The flow is exact from frame
+#: to frame but drifts slowly; the detector does not drift but its boxes jitter by a few pixels.
+#: A small share of each correction removes drift over some seconds without putting a step into
+#: the box (and the skin patches) at every detection, which would add a ripple at the detection
+#: rate (2 Hz, inside the heart-rate band) to the signal: on the real clip a gain of 0.25 cost
+#: 1 dB of SNR at the reference heart rate, 0.05 about 0.4 dB, against detecting on every frame.
+DETECTION_GAIN = 0.05
+#: When flow and detection disagree by more than this share of the box width, the flow has
+#: slipped: take the detection whole.
+_SNAP_APART = 0.15
 _LK = {"winSize": (11, 11), "maxLevel": 2,
        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)}
 
@@ -36,6 +47,11 @@ def iou(a: FaceBox, b: FaceBox) -> float:
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
     union = a.area + b.area - inter
     return inter / union if union > 0 else 0.0
+
+
+def _apart(a: FaceBox, b: FaceBox) -> float:
+    """Distance between two boxes' centres, as a share of the first box's width."""
+    return float(np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1]) / max(a.w, 1.0))
 
 
 def _as_vector(box: FaceBox) -> np.ndarray:
@@ -211,9 +227,13 @@ class FaceTracker:
                 self._flow.reset()
                 return None
             return self._emit(dt) if followed else self._box
+        detected = _as_vector(face)
         if reference is not None and iou(face, reference) < 0.2:
             self._state = None  # a different face or a jump: start over, do not glide across
-        self._raw = _as_vector(face)
+        if followed and len(self._raw) == len(detected) and _apart(face, reference) < _SNAP_APART:
+            self._raw = self._raw + DETECTION_GAIN * (detected - self._raw)
+        else:
+            self._raw = detected
         self._last_seen = self._last_detect = frame.t  # after a miss, the detector runs again next frame
         if self.redetect_s > 0:
             self._flow.seed(frame.image, face, gray)
