@@ -37,14 +37,15 @@ REAL_CLIP = ROOT / "tests/data/physrecorder_v01"
 REAL_FACES = ROOT.parent / "shared/data/real_faces"
 #: tracker name -> redetect_s (0: the detector on every frame, the tracker before flow tracking)
 TRACKERS = {"every_frame": 0.0, "flow": FaceTracker.__init__.__defaults__[-1]}
-SYNTH_SETS = {"typical": (9101, "typical"), "random": (9303, "random")}
+#: name -> (seed, preset, subjects, seconds): seeds the training never used
+SYNTH_SETS = {"typical": (9101, "typical", 4, 30.0), "random": (9303, "random", 3, 20.0)}
 PARTS = ("real_clip", "synthetic_typical", "synthetic_random", "real_faces")
 SUMMARY_KEYS = ("mae", "rmse", "pearson", "snr", "window_mae", "window_rmse", "window_pearson", "window_coverage")
 
 
-def _synth(root: Path, subjects: int, duration: float, names: list[str]) -> dict[str, Path]:
+def _synth(root: Path, names: list[str]) -> dict[str, Path]:
     sets = {}
-    for name, (seed, preset) in SYNTH_SETS.items():
+    for name, (seed, preset, subjects, duration) in SYNTH_SETS.items():
         if f"synthetic_{name}" not in names:
             continue
         path = root / name
@@ -121,13 +122,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default=str(ROOT / "out/tracking_accuracy.json"))
     parser.add_argument("--synth", default=str(ROOT / "out/tracking"), help="folder for the synthetic sets")
-    parser.add_argument("--subjects", type=int, default=4)
-    parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--methods", nargs="+", default=["pos", "student"])
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=PARTS)
     args = parser.parse_args()
     datasets = {"real_clip": (REAL_CLIP, "recording")} if "real_clip" in args.parts else {}
-    synth = _synth(Path(args.synth), args.subjects, args.duration, args.parts)
+    synth = _synth(Path(args.synth), args.parts)
     datasets.update({k: (v, "ubfc") for k, v in synth.items()})
     path = Path(args.json)
     report = json.loads(path.read_text()) if path.is_file() else {}
