@@ -51,7 +51,8 @@ def tracking_table(t: dict) -> list[str]:
                 lines.append(f"| {dataset} | {method} | {name} | {_f(s['window_mae'])} | {_f(s['window_coverage'])} | "
                              f"{_f(s['mae'])} | {_f(s['snr'])} | {100 * s['detector_share']:.1f} % |")
     lines += ["", "| real face clip | frames | face found (every frame / flow) | jitter median, % of box width "
-              "(every frame / flow) | centres apart, median / p95 % | detector on (flow) |", "|---|---|---|---|---|---|"]
+              "(every frame / flow) | centres apart, median / p95 % | detector on (flow) |",
+              "|---|---|---|---|---|---|"]
     for clip, e in t.get("real_faces", {}).items():
         a, f = e["every_frame"], e["flow"]
         lines.append(f"| {clip} | {a['frames']} | {a['face_share']:.2f} / {f['face_share']:.2f} | "
