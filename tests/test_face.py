@@ -1,5 +1,6 @@
 """Face tracking on real clips: steady boxes, no false tracks, re-acquisition, crops and skin regions."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -112,3 +113,35 @@ def test_skin_mask_drops_hair_and_keeps_skin():
     image = np.zeros((60, 60, 3), np.uint8)
     image[:] = (90, 120, 180)
     assert np.allclose(sampler(image, box), [180, 120, 90], atol=1)
+
+
+def test_detector_runs_only_every_half_second_and_flow_follows_a_moving_face():
+    with open_source(str(REAL_VIDEO)) as source:
+        image = next(iter(source)).image
+    tracker = FaceTracker()
+    try:
+        first = tracker.update(Frame(image, 0.0))
+        runs = tracker.detections
+        shift = 0.0
+        for i in range(1, 31):  # one second, the face slides 3 px right and 1 px down per frame
+            shift = 3.0 * i
+            moved = cv2.warpAffine(image, np.float32([[1, 0, shift], [0, 1, shift / 3]]), image.shape[1::-1],
+                                   borderMode=cv2.BORDER_REPLICATE)
+            box = tracker.update(Frame(moved, i / 30))
+        assert tracker.detections - runs <= 3  # at 0.5 s and 1.0 s, not on 30 frames
+        # the smoothed box trails a steady slide a little; the flow itself must not drift
+        raw = tracker._raw
+        assert abs(raw[0] + raw[2] / 2 - first.center[0] - shift) < 3
+        assert box.center[0] > first.center[0] + 0.8 * shift
+    finally:
+        tracker.close()
+
+
+def test_zero_redetect_interval_runs_the_detector_on_every_frame(tracker):
+    tracker.redetect_s = 0.0
+    try:
+        before = tracker.detections
+        boxes = _track(tracker, REAL_VIDEO, limit=20)
+        assert tracker.detections - before == 20 and all(b is not None for b in boxes)
+    finally:
+        tracker.redetect_s = 0.5

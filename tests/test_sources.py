@@ -96,3 +96,28 @@ def test_cli_reports_a_missing_source_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "source not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_decoding_thread_gives_every_frame_in_order_and_stops_on_close():
+    cap = cv2.VideoCapture(str(REAL_VIDEO))
+    direct = [cap.read()[1] for _ in range(40)]
+    cap.release()
+    source = VideoFileSource(REAL_VIDEO)
+    frames = [next(source) for _ in range(40)]
+    assert all(np.array_equal(a, f.image) for a, f in zip(direct, frames, strict=True))
+    source.close()
+    assert not source._thread.is_alive()
+
+
+def test_damaged_file_decodes_what_it_can_without_decoder_messages(tmp_path):
+    data = bytearray(REAL_VIDEO.read_bytes()[: REAL_VIDEO.stat().st_size // 4])
+    rng = np.random.default_rng(1)
+    for i in rng.integers(20000, len(data), 200):
+        data[i] = int(rng.integers(0, 255))
+    damaged = _file(tmp_path / "damaged.avi", bytes(data))
+    code = ("import sys; from rppg.sources.video import VideoFileSource; "
+            f"s = VideoFileSource({str(damaged)!r}); print(sum(1 for _ in s)); s.close(); "
+            "print('stderr still works', file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and int(result.stdout) > 50
+    assert result.stderr.strip() == "stderr still works"

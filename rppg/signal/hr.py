@@ -11,11 +11,11 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import detrend
 
 from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, QUALITY_GATE_DB
 from rppg.containers import HeartRate
 from rppg.signal.filters import bandpass
+from rppg.signal.filters import detrend_linear as detrend
 
 _GRID_BPM = 0.1
 _SNR_HALF_WIDTH_BPM = 6.0

@@ -1,7 +1,14 @@
-"""Video files (any container OpenCV reads) and webcams."""
+"""Video files (any container OpenCV reads) and webcams.
+
+A file is decoded on its own thread into a small bounded queue, so decoding the next
+frames overlaps the work on the current one (OpenCV releases the GIL while it decodes).
+"""
 
 from __future__ import annotations
 
+import os
+import queue
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +18,23 @@ import numpy as np
 from rppg.containers import Frame
 from rppg.errors import SourceError
 from rppg.sources.base import FrameSource
+
+#: Decoded frames waiting for the consumer: enough to ride out a slow frame, little memory (8 VGA frames: 7 MB).
+QUEUE_FRAMES = 8
+
+
+def _quiet_ffmpeg() -> None:
+    """Hide FFmpeg's per-macroblock messages on damaged files ("error while decoding MB ..."):
+    the frames that cannot be read are reported in one line by the caller instead. OpenCV reads
+    this setting when it opens its first FFmpeg capture; a value the user set is kept."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
+
+class _End:
+    """Queue marker: the reader thread stopped (``error`` set when decoding raised)."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
 
 
 class VideoFileSource(FrameSource):
@@ -27,6 +51,7 @@ class VideoFileSource(FrameSource):
             raise SourceError(f"video file not found: {self.path}")
         if self.path.stat().st_size == 0:
             raise SourceError(f"video file is empty (0 bytes): {self.path}")
+        _quiet_ffmpeg()
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise SourceError(f"cannot decode video file: {self.path}")
@@ -40,8 +65,14 @@ class VideoFileSource(FrameSource):
         self._last_t = -1.0
         first = self._read_raw()
         if first is None:
+            self._cap.release()
             raise SourceError(f"video file has no readable frames: {self.path}")
-        self._pending: Frame | None = first
+        self._queue: queue.Queue[Frame | _End] = queue.Queue(maxsize=QUEUE_FRAMES)
+        self._queue.put(first)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._decode, name=f"decode {self.name}", daemon=True)
+        self._thread.start()
 
     def _container_time(self) -> float:
         msec = self._cap.get(cv2.CAP_PROP_POS_MSEC)
@@ -66,13 +97,42 @@ class VideoFileSource(FrameSource):
         self._last_t = t
         return Frame(image=image, t=t - self._t0)
 
+    def _decode(self) -> None:
+        """The reader thread: decode ahead until the end, an error, or close()."""
+        end = _End()
+        try:
+            while not self._stop.is_set():
+                frame = self._read_raw()
+                if frame is None:
+                    break
+                self._put(frame)
+        except Exception as exc:  # handed to the consumer, raised there
+            end = _End(exc)
+        self._put(end)
+
+    def _put(self, item: Frame | _End) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     def _read(self) -> Frame | None:
-        if self._pending is not None:
-            frame, self._pending = self._pending, None
-            return frame
-        return self._read_raw()
+        if self._done:
+            return None
+        item = self._queue.get()
+        if isinstance(item, _End):
+            self._done = True
+            if item.error is not None:
+                raise SourceError(f"decoding failed: {self.path}: {item.error}") from item.error
+            return None
+        return item
 
     def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
         self._cap.release()
 
 
@@ -96,6 +156,7 @@ class WebcamSource(FrameSource):
         super().__init__(realtime=False)
         self.index = index
         self.name = f"camera {index}"
+        _quiet_ffmpeg()
         self._cap = _open_quietly(index)
         if not self._cap.isOpened():
             self._cap.release()
