@@ -210,6 +210,11 @@ class Engine:
     def running(self) -> bool:
         return any(thread.is_alive() for thread in self._threads)
 
+    @property
+    def released(self) -> bool:
+        """The pipeline (face detector, network) has been closed."""
+        return self._released
+
     def __enter__(self) -> Engine:
         return self.start()
 
