@@ -13,9 +13,9 @@ source restarts at 0 s, so the engine adds an offset; a source whose clock
 jumps backwards is shifted to continue one frame period after the previous
 frame. A looping file continues one frame after the previous pass (no reset:
 the seam is one frame, and readings keep coming every second). After a loss
-(the source failed, or sent nothing for ``stall_s``) the timeline continues at
-wall-clock time and the pipeline is reset, because a window that spans the gap
-would mix two unrelated signals; a change of resolution resets it too. While
+(the source failed, or a live one sent nothing for ``stall_s``) the timeline
+continues at wall-clock time and the pipeline is reset, because a window that
+spans the gap would mix two unrelated signals; a new resolution resets it too. While
 the fresh window fills, a reading with no heart rate is published every
 second, so clients see at once that frames are flowing again.
 
@@ -88,8 +88,9 @@ class Engine:
     processing allows, with no drops. ``retry``: a lost camera (or a file that
     fails mid-way) is reopened with exponential backoff, and a ``source: "lost"``
     reading is published every second meanwhile; without it the engine finishes.
-    ``loop``: a file starts over at its end. ``stall_s``: a source that sends no
-    frame for this long is reported lost until frames come again. Further keyword
+    ``loop``: a file starts over at its end. ``stall_s``: a live source (a camera) that
+    sends no frame for this long is reported lost until frames come again; a file is
+    never stalled, only slow. Further keyword
     options (``band``, ``fallback``, ``window_s``, ...) go to :class:`Pipeline`;
     ``pipeline`` replaces the one built here altogether (anything with ``push``,
     ``reset``, ``close`` and ``last_box``).
@@ -130,6 +131,7 @@ class Engine:
         self._released = False
         self._release_lock = threading.Lock()
         self._drop_oldest = self.realtime
+        self._live = self._is_camera_spec()  # updated when the source opens
 
         self.state = STARTING
         self.source_name = self.source_spec
@@ -310,7 +312,8 @@ class Engine:
         self.source_name = getattr(source, "name", self.source_spec)
         self.source_fps = float(getattr(source, "fps", 0.0) or 30.0)
         # A camera never waits for the reader, whatever ``realtime`` says: keep its newest frames.
-        self._drop_oldest = self.realtime or bool(getattr(source, "live", False))
+        self._live = bool(getattr(source, "live", False))
+        self._drop_oldest = self.realtime or self._live
         return source
 
     def _mark_lost(self, error: str | None) -> None:
@@ -440,8 +443,8 @@ class Engine:
                         self.state = FINISHED
                     self._finished.set()
                     break
+                self._watch()
                 if item is None:
-                    self._watch()
                     continue
                 try:
                     if item.segment != segment:
@@ -485,16 +488,30 @@ class Engine:
         return warm_at
 
     def _watch(self) -> None:
-        """With no frame waiting: report a source that went quiet, and publish "lost" once a second."""
+        """Report a source that went quiet, and publish "lost" once a second while it is.
+
+        Checked between frames too, so a lagging processing thread does not hide a loss.
+        For a live source, frames still waiting from before a loss are dropped: the window
+        restarts after it anyway, and they would only delay the news. A file read without
+        drops keeps every frame, and "lost" waits until they are done.
+        """
         now = time.monotonic()
         with self._lock:
             state = self.state
             since = self._last_frame_wall if self._last_t is not None else (self._started_at or now)
-        if state in (STARTING, OK) and now - since > self._stall_s:
+        waiting = self._frames.counts().waiting
+        if self._live and state in (STARTING, OK) and now - since > self._stall_s:
             self._mark_lost(f"{self.source_name}: no frames for {now - since:.1f} s")
             state = LOST
-        if state == LOST:
-            self._publish_lost()
+        if state != LOST:
+            return
+        if self._drop_oldest:
+            with self._lock:  # the capture thread marks a return under this lock before queueing
+                if self.state == LOST:
+                    self._frames.drop_waiting()
+        elif waiting:
+            return
+        self._publish_lost()
 
     def _update_display(self, frame: Frame) -> None:
         now = time.monotonic()

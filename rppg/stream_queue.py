@@ -82,6 +82,15 @@ class FrameQueue(Generic[Item]):
                 return item
             return END if self._ended else None
 
+    def drop_waiting(self) -> int:
+        """Discard every waiting item (counted as dropped); returns how many."""
+        with self._cond:
+            dropped = len(self._items)
+            self._items.clear()
+            self._dropped += dropped
+            self._cond.notify_all()
+            return dropped
+
     def done(self) -> None:
         """The item last taken by :meth:`get` has been processed."""
         with self._cond:
