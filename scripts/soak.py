@@ -203,4 +203,5 @@ def main() -> int:
 
 if __name__ == "__main__":
     os.chdir(ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up: the daemon gets SIGTERM too
     sys.exit(main())

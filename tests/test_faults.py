@@ -365,3 +365,49 @@ def test_faulty_spec_mistakes_are_source_errors():
                           ("faulty:none?colour=red", "unknown option"), ("faulty:none?size=big", "WIDTHxHEIGHT")):
         with pytest.raises(SourceError, match=message):
             open_source(spec)
+
+
+# ---- the face detector ---------------------------------------------------------------------------
+
+NATIVE_PROBE = """
+import sys, threading, time
+import numpy as np
+from rppg.face.detectors import BlazeFaceDetector
+stop, sent = threading.Event(), []
+def chatter():
+    while not stop.is_set():
+        sent.append(len(sent))
+        print(f"other thread line {sent[-1]}", file=sys.stderr, flush=True)
+        time.sleep(0.005)
+thread = threading.Thread(target=chatter)
+thread.start()
+detector = BlazeFaceDetector()
+detector.detect(np.zeros((240, 320, 3), np.uint8))
+detector.close()
+stop.set()
+thread.join()
+print(len(sent))
+"""
+
+
+def test_detector_start_up_hides_native_logs_but_not_other_threads_output():
+    result = subprocess.run([sys.executable, "-c", NATIVE_PROBE], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    sent = int(result.stdout.strip())
+    lines = result.stderr.splitlines()
+    assert sent > 0 and lines == [f"other thread line {i}" for i in range(sent)]  # all, in order, nothing else
+
+
+MISSING_MEDIAPIPE = """
+import sys
+sys.modules["mediapipe"] = None  # what an install without mediapipe looks like to an import
+from rppg.face.detectors import HaarDetector, make_detector
+assert all(isinstance(make_detector("mediapipe"), HaarDetector) for _ in range(3))
+"""
+
+
+def test_missing_mediapipe_switches_to_haar_and_says_so_once():
+    result = subprocess.run([sys.executable, "-c", MISSING_MEDIAPIPE], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("mediapipe cannot be imported") == 1
+    assert "Haar cascade instead" in result.stderr
