@@ -164,7 +164,7 @@ def main() -> int:
     daemon = subprocess.Popen([sys.executable, "-m", "app.cli", *args.command[1:]], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=log_file)
     stop = threading.Event()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a busy machine can take minutes to load the model and detector
     while get_json(args.port, "/health") is None:
         if daemon.poll() is not None or time.monotonic() > deadline:
             print("soak: daemon did not start:", log_path.read_text()[-2000:], file=sys.stderr)

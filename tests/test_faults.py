@@ -33,7 +33,7 @@ from tests.conftest import REAL_VIDEO
 BACK_WITHIN_S = 3.0  # readings resume this soon after the source returns
 STOP_BOUND_S = 2.0  # Engine.stop timeout in these tests
 EXIT_BOUND_S = 10.0  # the daemon ends this soon after SIGTERM
-RECOVERY_BOUND_S = 40.0  # a daemon under fault shows it kept going within this (10 s window included)
+RECOVERY_BOUND_S = 40.0  # a fault's "kept going" shows within this (a daemon's first 10 s window included)
 
 
 def faulty(kind: str, size: str = "320x240", **options: float) -> str:
@@ -114,26 +114,31 @@ def test_engine_survives(kind: str, stop_midway: bool):
             time.sleep(0.5)
             assert len(run.readings) == published  # nothing after stop
             return
-        time.sleep(AFTER + lasts + 4.0)
+        fault_over = started + AFTER + lasts
+        kept_going = {  # what "kept going" means for each fault, waited for (bounded) rather than timed
+            "block": lambda: engine.state == "lost" and sum(r["source"] == "lost" for _, r in run.readings) >= 2,
+            "raise": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frames, 0.5)),
+            "dropout": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frames, 0.5)),
+        }.get(kind, lambda: len(run.ok_after(fault_over)) >= 2)
+        deadline = time.monotonic() + RECOVERY_BOUND_S
+        while not kept_going() and time.monotonic() < deadline:
+            time.sleep(0.1)
         end = time.monotonic()
+        assert kept_going(), [r for _, r in run.readings]
         stats = engine.stats()
         assert np.all(np.diff(run.times) > 0)  # the timeline never goes back, whatever the source does
         assert stats.pipeline_errors == 0
         if kind == "block":
-            assert engine.state == "lost" and "no frames" in stats.last_error
-            assert run.readings[-1][1]["source"] == "lost" and end - run.readings[-1][0] < 1.0  # still publishing
+            assert "no frames" in stats.last_error
+            assert end - run.readings[-1][0] < 1.5  # still publishing
         elif kind in ("raise", "dropout"):
-            backs = returns(run.frames, 0.5)
-            assert backs, "the source never came back"
-            delays = back_delays(backs, run.readings, end)
+            delays = back_delays(returns(run.frames, 0.5), run.readings, end)
             assert delays and max(delays) <= BACK_WITHIN_S, delays
             assert any(r.get("source") == "lost" for _, r in run.readings)
             if kind == "raise":
                 assert stats.reopens >= 1 and "stopped answering" in stats.last_error
         else:
             assert engine.state == "ok"
-            fault_over = started + AFTER + lasts
-            assert len(run.ok_after(fault_over)) >= 2
             if kind == "corrupt":
                 assert stats.frames_invalid > 0
             if kind == "backwards":
@@ -169,12 +174,14 @@ def test_engine_survives_subscribers_that_raise_or_are_slow(stop_midway: bool):
             before = time.monotonic()
             engine.stop(timeout=0.5)  # processing is inside the slow subscriber
             assert time.monotonic() - before < 1.0
-            deadline = time.monotonic() + 3
-            while not engine.released and time.monotonic() < deadline:  # released once it returns
+            deadline = time.monotonic() + 10
+            while engine.running and time.monotonic() < deadline:  # released once it returns
                 time.sleep(0.05)
             assert engine.released and not engine.running
             return
-        time.sleep(9.0)
+        deadline = time.monotonic() + RECOVERY_BOUND_S
+        while calls["raise"] < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert calls["raise"] >= 3 and calls["slow"] == calls["raise"]
     assert len(run.readings) == calls["raise"]  # the others still got every reading
     assert engine.stats().frames_processed > 100
