@@ -238,6 +238,7 @@ class MainWindow(QMainWindow):
         self.engine, self.settings = engine, settings
         self._readings = engine.readings()
         self._watch_new_engine()
+        self.controls.show_method(settings.method)
         self.waveform.clear_wave()
         self.trend.clear_trend()
         self.readout.show_waiting()
