@@ -70,7 +70,7 @@ class Controls(QWidget):
         """Disable every control that would start a switch or a recording, and say what is going on."""
         for widget in (self.camera_index, self.camera, self.open_file, self.demo, self.method, self.record):
             widget.setEnabled(not busy)
-        self.busy_note.setText(f"\u231b {what}" if busy else "")
+        self.busy_note.setText(what if busy else "")
 
     def show_method(self, method: str) -> None:
         """Show ``method`` as selected (a switch that failed), without requesting it again."""
