@@ -32,7 +32,7 @@ from tests.conftest import REAL_VIDEO
 
 BACK_WITHIN_S = 3.0  # readings resume this soon after the source returns
 STOP_BOUND_S = 2.0  # Engine.stop timeout in these tests
-EXIT_BOUND_S = 10.0  # the daemon ends this soon after SIGTERM
+EXIT_BOUND_S = 15.0  # the daemon ends this soon after SIGTERM (3 s of it: waiting for a hung read)
 RECOVERY_BOUND_S = 40.0  # a fault's "kept going" shows within this (a daemon's first 10 s window included)
 
 
@@ -190,6 +190,7 @@ def test_engine_survives_subscribers_that_raise_or_are_slow(stop_midway: bool):
 # ---- the daemon ---------------------------------------------------------------------------------
 
 DAEMON_AFTER = 3.0
+DAEMON_PAUSE_S = 0.45  # frames_captured flat this long between /health polls (10 Hz): the source paused
 #: kind -> options; the daemon runs with its defaults (10 s window, stall after 2 s)
 DAEMON_FAULTS = {
     "block": {},
@@ -313,8 +314,8 @@ def test_daemon_survives(kind: str, sigterm_midway: bool, tmp_path):
             return
         recovered = {  # what "kept going" means for each fault, waited for (bounded) rather than timed
             "block": lambda: sum(r.get("source") == "lost" for _, r in run.events) >= 3,
-            "raise": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), 1.0)),
-            "dropout": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), 1.0)),
+            "raise": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), DAEMON_PAUSE_S)),
+            "dropout": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), DAEMON_PAUSE_S)),
         }.get(kind, lambda: sum(r.get("source", "ok") == "ok" for _, r in run.events) >= 3)
         deadline = time.monotonic() + RECOVERY_BOUND_S
         while not recovered() and time.monotonic() < deadline and run.proc.poll() is None:
@@ -329,7 +330,7 @@ def test_daemon_survives(kind: str, sigterm_midway: bool, tmp_path):
         if kind == "block":
             assert state == "lost" and events[-1].get("source") == "lost"
         elif kind in ("raise", "dropout"):
-            delays = back_delays(returns(run.frame_times(), 1.0), run.events, end)
+            delays = back_delays(returns(run.frame_times(), DAEMON_PAUSE_S), run.events, end)
             assert delays and max(delays) <= BACK_WITHIN_S, delays
         else:
             assert state == "ok" and events[-1].get("source", "ok") == "ok"
