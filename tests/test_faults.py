@@ -312,10 +312,13 @@ def test_daemon_survives(kind: str, sigterm_midway: bool, tmp_path):
             assert run.proc.poll() is None
             assert_clean_exit(run)
             return
+        def came_back() -> bool:
+            return any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), DAEMON_PAUSE_S))
+
         recovered = {  # what "kept going" means for each fault, waited for (bounded) rather than timed
             "block": lambda: sum(r.get("source") == "lost" for _, r in run.events) >= 3,
-            "raise": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), DAEMON_PAUSE_S)),
-            "dropout": lambda: any(time.monotonic() - b > BACK_WITHIN_S for b in returns(run.frame_times(), DAEMON_PAUSE_S)),
+            "raise": came_back,
+            "dropout": came_back,
         }.get(kind, lambda: sum(r.get("source", "ok") == "ok" for _, r in run.events) >= 3)
         deadline = time.monotonic() + RECOVERY_BOUND_S
         while not recovered() and time.monotonic() < deadline and run.proc.poll() is None:
