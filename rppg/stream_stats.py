@@ -95,6 +95,10 @@ class EngineStats:
     reopens: int
     first_frame_s: float | None  # engine creation (model load included) to first processed frame
     last_error: str | None
+    frames_in_progress: int = 0  # captured = processed + dropped + queue_size + frames_in_progress
+    frames_invalid: int = 0  # empty or malformed images the source delivered, skipped
+    time_jumps: int = 0  # frames whose timestamp went backwards, shifted to keep time increasing
+    pipeline_errors: int = 0  # frames the pipeline failed on (logged; the window restarted)
 
     def to_json(self) -> dict:
         out = asdict(self)

@@ -225,3 +225,122 @@ def test_session_recorder_writes_a_recording_folder(tmp_path):
     video.release()
     lines = (folder / "readings.jsonl").read_text().splitlines()
     assert len(lines) == 11 and json.loads(lines[0])["t"] == 10.0
+
+
+class TinySource(FrameSource):
+    """A few 8x8 frames, then the end; ``linger`` s before reporting the end (moves the race window)."""
+
+    def __init__(self, n: int, linger: float = 0.0, live: bool = False) -> None:
+        super().__init__(realtime=False)
+        self.n, self.linger, self.live = n, linger, live
+        self.name = "tiny"
+        self._i = 0
+
+    def _read(self) -> Frame | None:
+        if self._i >= self.n:
+            if self.linger:
+                time.sleep(self.linger)
+            return None
+        self._i += 1
+        return Frame(np.full((8, 8, 3), self._i % 256, np.uint8), self._i / 30.0)
+
+
+class FrameLog:
+    """A stand-in pipeline that only records the frame times it was given: the engine's contract
+    with its pipeline is push/reset/close/last_box, and this makes thousands of runs cheap."""
+
+    step_s = 1.0
+    last_box = None
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.closed = False
+
+    def push(self, frame: Frame) -> None:
+        self.times.append(frame.t)
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_end_of_stream_race_never_hangs_and_never_loses_the_last_frame():
+    rng = np.random.default_rng(0)
+    for run in range(1000):
+        n = int(rng.integers(1, 6))
+        drop_mode = run % 2 == 1  # realtime: drop-oldest queue; otherwise every frame waits for room
+        linger = float(rng.choice([0.0, 0.0, 0.001, 0.02]))  # inside the processing thread's 50 ms poll
+        log = FrameLog()
+        engine = Engine("tiny", pipeline=log, opener=lambda spec, rt, n=n, linger=linger: TinySource(n, linger),
+                        realtime=drop_mode, retry=False, queue_size=1 if drop_mode else 2)
+        engine.start()
+        assert engine.wait(5), f"run {run}: wait() did not return"
+        assert engine.stop(2)
+        assert log.closed and engine.state == "finished"
+        assert log.times[-1] == pytest.approx(n / 30.0), f"run {run}: last frame lost"
+        if not drop_mode:
+            assert len(log.times) == n
+        stats = engine.stats()
+        assert stats.frames_captured == n == stats.frames_processed + stats.frames_dropped
+
+
+class HangingSource(FrameSource):
+    """Two frames, then a read that never returns until ``release`` is set; records its closing."""
+
+    live = True
+
+    def __init__(self) -> None:
+        super().__init__(realtime=False)
+        self.name = "hanging"
+        self.release = threading.Event()
+        self.closed = threading.Event()
+        self._i = 0
+
+    def _read(self) -> Frame | None:
+        self._i += 1
+        if self._i > 2:
+            self.release.wait()
+            return Frame(np.zeros((8, 8, 3), np.uint8), 1.0)
+        return Frame(np.zeros((8, 8, 3), np.uint8), self._i / 30.0)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+def test_stop_returns_within_its_timeout_when_a_read_hangs_and_releases_everything():
+    source, log = HangingSource(), FrameLog()
+    engine = Engine("0", pipeline=log, opener=lambda spec, rt: source, stall_s=0.3, lost_interval_s=0.1)
+    readings = collect(engine)
+    engine.start()
+    assert wait_for(lambda: engine.state == "lost" and readings, 5)  # reported, not silently frozen
+    assert readings[-1].source == "lost" and "no frames" in engine.stats().last_error
+    started = time.monotonic()
+    assert not engine.stop(timeout=0.5)  # the capture thread is still inside read()
+    assert time.monotonic() - started < 0.8
+    assert log.closed and engine.released
+    published = len(readings)
+    source.release.set()  # the driver finally answers: the abandoned thread closes its source and ends
+    assert source.closed.wait(2)
+    assert wait_for(lambda: not engine.running, 2)
+    assert len(readings) == published and len(log.times) == 2  # nothing came out after stop()
+
+
+def test_stats_snapshots_always_balance_while_frames_flow():
+    class Slow(FrameLog):
+        def push(self, frame: Frame) -> None:
+            time.sleep(0.0005)
+            super().push(frame)
+
+    engine = Engine("tiny", pipeline=Slow(), opener=lambda spec, rt: TinySource(3000), realtime=True,
+                    queue_size=8, retry=False)
+    snapshots = []
+    with engine:
+        while not engine.wait(0):
+            snapshots.append(engine.stats())
+    assert len(snapshots) > 20
+    for s in snapshots:
+        assert s.frames_captured == s.frames_processed + s.frames_dropped + s.queue_size + s.frames_in_progress
+    final = engine.stats()
+    assert final.frames_captured == 3000 == final.frames_processed + final.frames_dropped

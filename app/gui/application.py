@@ -33,6 +33,8 @@ def make_application() -> QApplication:
                          (QPalette.ColorRole.Button, "#2d2d2d"), (QPalette.ColorRole.ButtonText, "#e0e0e0"),
                          (QPalette.ColorRole.Highlight, "#3a78c8")):
         palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Text, QPalette.ColorRole.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6a6a6a"))  # busy controls look off
     app.setPalette(palette)
     pg.setConfigOptions(antialias=True, background="#141414", foreground="#c0c0c0")
     return app

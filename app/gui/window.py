@@ -2,7 +2,10 @@
 
 The engine runs in its own threads. The window only pulls: a ~30 Hz timer
 drains the readings queue and shows the newest frame, a 2 Hz timer refreshes
-the status bar. Nothing here waits on capture or processing.
+the status bar. Nothing here waits on capture or processing: building a new
+engine (model load, detector start-up, opening the source) and stopping the old
+one run as background jobs, with the controls that would conflict disabled and
+a busy note shown until the new engine is in place.
 """
 
 from __future__ import annotations
@@ -14,21 +17,22 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QCloseEvent
-from PyQt6.QtWidgets import QGridLayout, QMainWindow, QWidget
+from PyQt6.QtWidgets import QGridLayout, QLabel, QMainWindow, QWidget
 
+from app.gui.background import BackgroundJob
 from app.gui.controls import Controls
 from app.gui.plots import TrendPlot, WaveformPlot
 from app.gui.readout import BpmReadout
 from app.gui.video_view import VideoView
 from rppg.constants import HR_MAX_BPM, HR_MIN_BPM
 from rppg.containers import Reading
-from rppg.errors import RppgError
-from rppg.stream import LOST, Engine
+from rppg.stream import FINISHED, LOST, OK, Engine
 from rppg.stream_recorder import SessionRecorder
 
 _FRAME_MS = 33
 _STATUS_MS = 500
 _NOTICE_S = 10.0  # how long a one-off message (saved recording, failed switch) stays in the status bar
+_NO_FACE_S = 3.0  # frames flowing this long without a face: say so
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,15 @@ class MainWindow(QMainWindow):
         self._readings: queue.Queue[Reading] = engine.readings()
         self._notice, self._notice_until = "", 0.0
         self._weights_for = {settings.method: settings.weights}  # --weights belongs to one method
+        self._jobs: set[BackgroundJob] = set()
+        self._switching: BackgroundJob | None = None
+        self._watch_new_engine()
 
         self.video = VideoView()
+        self.banner = QLabel()  # what happened, when the picture alone does not say it
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #3a3220; color: #f0d890; font-size: 15px; padding: 6px;")
+        self.banner.hide()
         self.readout = BpmReadout()
         self.waveform = WaveformPlot(band=settings.band)
         self.trend = TrendPlot()
@@ -82,15 +93,16 @@ class MainWindow(QMainWindow):
         central = QWidget()
         grid = QGridLayout(central)
         grid.addWidget(self.controls, 0, 0, 1, 2)
-        grid.addWidget(self.video, 1, 0)
-        grid.addWidget(self.readout, 1, 1)
-        grid.addWidget(self.waveform, 2, 0, 1, 2)
-        grid.addWidget(self.trend, 3, 0, 1, 2)
+        grid.addWidget(self.banner, 1, 0, 1, 2)
+        grid.addWidget(self.video, 2, 0)
+        grid.addWidget(self.readout, 2, 1)
+        grid.addWidget(self.waveform, 3, 0, 1, 2)
+        grid.addWidget(self.trend, 4, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 1)
-        grid.setRowStretch(1, 3)
-        grid.setRowStretch(2, 1)
+        grid.setRowStretch(2, 3)
         grid.setRowStretch(3, 1)
+        grid.setRowStretch(4, 1)
         self.setCentralWidget(central)
 
         self._frame_timer = QTimer(self)
@@ -101,7 +113,22 @@ class MainWindow(QMainWindow):
         self._status_timer.start(_STATUS_MS)
         self.refresh_status()
 
+    @property
+    def busy(self) -> bool:
+        """A new engine is being built; switching is disabled until it is in place (or failed)."""
+        return self._switching is not None
+
+    @property
+    def idle(self) -> bool:
+        """No background job is running: nothing being built, and the replaced engine has stopped."""
+        return not self._jobs
+
     # ---- pulling from the engine -----------------------------------------------------------
+
+    def _watch_new_engine(self) -> None:
+        self._since = time.monotonic()
+        self._face_seen = False
+        self._got_reading = False
 
     def refresh(self) -> None:
         """Show every reading that arrived since the last tick, then the newest frame."""
@@ -112,6 +139,8 @@ class MainWindow(QMainWindow):
                 break
             self.show_reading(reading)
         frame = self.engine.latest_frame()
+        if frame is not None and frame.box is not None:
+            self._face_seen = True
         if self.engine.state == LOST:
             self.video.show_message("source lost: retrying…")
         else:
@@ -119,10 +148,28 @@ class MainWindow(QMainWindow):
         self.waveform.follow(None if frame is None else frame.t)
 
     def show_reading(self, reading: Reading) -> None:
+        self._face_seen |= reading.face
+        self._got_reading |= reading.source == OK
         self.readout.show_reading(reading)
         self.trend.add_reading(reading)
         if reading.waveform.size:
             self.waveform.show_reading(reading)
+
+    def situation(self) -> str | None:
+        """What the user should be told that the picture and the number do not say, or None."""
+        state = self.engine.state
+        if self.busy:
+            return None
+        if state == FINISHED:
+            if not self._face_seen:
+                return "The source has ended. No face was found in it, so there is no heart rate."
+            if not self._got_reading:
+                return ("The source has ended before the first full window "
+                        f"({getattr(self.engine.pipeline, 'window_s', 10):g} s of face video): no heart rate.")
+            return "The source has ended. The last reading stays on screen."
+        if state == OK and not self._face_seen and time.monotonic() - self._since > _NO_FACE_S:
+            return "No face found yet: face the camera, with your face evenly lit."
+        return None
 
     def refresh_status(self) -> None:
         s = self.engine.stats()
@@ -130,6 +177,8 @@ class MainWindow(QMainWindow):
                    else f"{s.latency_ms_median:.1f} ms (p95 {s.latency_ms_p95:.1f})")
         parts = [f"{s.source} [{s.source_state}]", f"{self.settings.method}", f"{s.fps_processed:.1f} fps",
                  f"dropped {s.frames_dropped}", f"latency {latency}"]
+        if self._switching is not None:
+            parts.insert(0, self._switching.what)
         if self.recorder is not None:
             parts.append(f"recording {self.recorder.frames_written} frames -> {self.recorder.out_dir}")
         if s.source_state == LOST and s.last_error:
@@ -137,6 +186,10 @@ class MainWindow(QMainWindow):
         if time.monotonic() < self._notice_until:
             parts.append(self._notice)
         self.statusBar().showMessage("   |   ".join(parts))
+        text = self.situation()
+        self.banner.setVisible(text is not None)
+        if text is not None and self.banner.text() != text:
+            self.banner.setText(text)
 
     def notify(self, text: str) -> None:
         """Show ``text`` in the status bar for a while, without a modal dialog."""
@@ -151,32 +204,69 @@ class MainWindow(QMainWindow):
     def switch_method(self, method: str) -> None:
         self._restart(replace(self.settings, method=method, weights=self._weights_for.get(method)))
 
+    def _run(self, job: BackgroundJob) -> None:
+        self._jobs.add(job)
+        job.finished.connect(lambda: (job.wait(), self._jobs.discard(job)))  # wait: returns at once
+        job.start()
+
     def _restart(self, settings: EngineSettings) -> None:
-        """Start the new engine first, so a bad choice leaves the running one untouched."""
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            engine = settings.build()
-        except RppgError as exc:
-            self.notify(f"cannot switch: {exc}")
-            self.controls.method.blockSignals(True)
-            self.controls.method.setCurrentText(self.settings.method)
-            self.controls.method.blockSignals(False)
+        """Build the new engine in the background; the running one stays until it is ready,
+        so a bad choice leaves it untouched."""
+        if self._switching is not None:  # the controls are disabled meanwhile; a late signal is ignored
             return
-        finally:
+        job = BackgroundJob(settings.build, f"opening {Path(settings.source).name or settings.source} "
+                                            f"with {settings.method}…")
+        job.succeeded.connect(lambda engine: self._switched(settings, engine))
+        job.failed.connect(self._switch_failed)
+        self._switching = job
+        self._set_busy(True)
+        self._run(job)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.controls.set_busy(busy, self._switching.what if busy and self._switching else "")
+        if busy:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
             self.unsetCursor()
-        self.set_recording(False)
-        self._stop_engine()
+        self.refresh_status()
+
+    def _switched(self, settings: EngineSettings, engine: Engine) -> None:
+        self._switching = None
+        old, recorder = self.engine, self.recorder
+        old.unsubscribe(self._readings)
+        self.recorder = None
         self.engine, self.settings = engine, settings
         self._readings = engine.readings()
+        self._watch_new_engine()
+        self.controls.show_method(settings.method)
         self.waveform.clear_wave()
         self.trend.clear_trend()
         self.readout.show_waiting()
         self.video.show_message("starting…")
-        self.refresh_status()
+        self._retire(old, recorder)
+        self._set_busy(False)
 
-    def _stop_engine(self) -> None:
-        self.engine.unsubscribe(self._readings)
-        self.engine.stop()
+    def _switch_failed(self, message: str) -> None:
+        self._switching = None
+        self.notify(f"cannot switch: {message}")
+        self.controls.show_method(self.settings.method)
+        self._set_busy(False)
+
+    def _retire(self, engine: Engine, recorder: SessionRecorder | None) -> None:
+        """Stop an engine that was replaced, and its recording, in the background."""
+
+        def work() -> str | None:
+            note = None
+            if recorder is not None:
+                folder = recorder.stop()
+                note = f"recording saved: {folder}" + (f" ({recorder.error})" if recorder.error else "")
+            engine.stop()
+            return note
+
+        job = BackgroundJob(work, "stopping the previous source…")
+        job.succeeded.connect(lambda note: note and self.notify(note))
+        self._run(job)
+        self.controls.set_recording(False)
 
     # ---- recording -------------------------------------------------------------------------
 
@@ -195,5 +285,11 @@ class MainWindow(QMainWindow):
         self._frame_timer.stop()
         self._status_timer.stop()
         self.set_recording(False)
-        self._stop_engine()
+        for job in list(self._jobs):  # a window going away may wait for them: nothing is left running
+            job.wait()
+            if isinstance(job.result, Engine) and job.result is not self.engine:
+                job.result.stop()
+        self._switching = None
+        self.engine.unsubscribe(self._readings)
+        self.engine.stop()
         super().closeEvent(event)

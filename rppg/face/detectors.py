@@ -7,8 +7,11 @@ live in :mod:`rppg.face.tracker`, so the detectors stay stateless.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import sys
+import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
@@ -21,29 +24,52 @@ from rppg.containers import FaceBox
 from rppg.errors import ConfigError
 from rppg.paths import FACE_DETECTOR_MODEL
 
+log = logging.getLogger(__name__)
+_warned_no_mediapipe = False
+
+
+#: What mediapipe's native runtime (LiteRT, XNNPACK, absl) writes to fd 2 when a detector is
+#: created, first run and closed. Environment variables (GLOG_minloglevel, TF_CPP_MIN_LOG_LEVEL)
+#: do not reach these loggers, so the lines are filtered out of fd 2 around those calls instead.
+_NATIVE_LINE = re.compile(r"^(INFO: |WARNING: Logging before InitGoogle"  # LiteRT, XNNPACK
+                          r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\])")  # absl: W0000 00:00:17.5  886 x.cc:14]
+_STDERR_LOCK = threading.Lock()
+
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """mediapipe's native runtime prints INFO banners straight to file descriptor 2 when a
-    detector is created, first run and closed; hide those moments only."""
+def _native_stderr_filtered() -> Iterator[None]:
+    """Hide the native runtime's log lines written during the block, and only those.
+
+    File descriptor 2 is shared by every thread, so it cannot be muted for one: instead it
+    points at a temporary file for the block's duration; afterwards every line that is not a
+    native log line is written back to the real stderr, in order. Residual effect: another
+    thread's stderr output during the block (a fraction of a second) appears when it ends,
+    and one of its lines shaped exactly like a native log line would be dropped.
+    """
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), fd)
+    with _STDERR_LOCK, tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(fd)
+        os.dup2(captured.fileno(), fd)
         try:
             yield
         finally:
+            sys.stderr.flush()
             os.dup2(saved, fd)
             os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().splitlines(keepends=True)
+                    if not _NATIVE_LINE.match(line.decode("utf-8", "replace"))]
+            if kept:
+                os.write(fd, b"".join(kept))
 
 
 def _close_quietly(detector: object) -> None:
-    with _native_stderr_silenced():
+    with _native_stderr_filtered():
         try:
             detector.close()
         except Exception:  # its worker pool is already gone at interpreter exit
@@ -67,10 +93,10 @@ class BlazeFaceDetector:
             running_mode=vision.RunningMode.IMAGE,
             min_detection_confidence=min_confidence,
         )
-        with _native_stderr_silenced():
+        with _native_stderr_filtered():
             self._detector = vision.FaceDetector.create_from_options(options)
             # The runtime warns once, on the first input buffer that happens to be misaligned;
-            # a few warm-up runs here (silenced) make that all but certain to happen now.
+            # a few warm-up runs here (filtered) make that all but certain to happen now.
             rng = np.random.default_rng(0)
             for _ in range(6):
                 noise = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
@@ -124,12 +150,18 @@ class HaarDetector:
 
 
 def make_detector(kind: str = "mediapipe") -> BlazeFaceDetector | HaarDetector:
-    """``mediapipe`` falls back to Haar when mediapipe cannot be imported."""
+    """``mediapipe`` (BlazeFace) or ``haar``. Without mediapipe installed, ``mediapipe`` switches
+    to Haar and says so once (a warning): the program still runs, with a weaker tracker."""
     if kind == "haar":
         return HaarDetector()
     if kind != "mediapipe":
         raise ConfigError(f"unknown face detector {kind!r} (use mediapipe or haar)")
     try:
         return BlazeFaceDetector()
-    except ImportError:
+    except ImportError as exc:
+        global _warned_no_mediapipe
+        if not _warned_no_mediapipe:
+            _warned_no_mediapipe = True
+            log.warning("mediapipe cannot be imported (%s): tracking faces with OpenCV's Haar cascade instead, "
+                        "with looser boxes and no keypoints; install mediapipe for the default tracker", exc)
         return HaarDetector()
