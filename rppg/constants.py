@@ -23,3 +23,8 @@ QUALITY_GATE_DB: float = -1.5
 
 #: Methods the command line accepts, default first.
 METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
+
+#: A face whose box is smaller than this (pixels, larger side) gives no bpm (reason
+#: "face_too_small"): below it the skin signal drowns in quantisation and compression
+#: noise. Measured by shrinking the real clip (scripts/face_size_bench.py).
+MIN_FACE_PX: float = 40.0
