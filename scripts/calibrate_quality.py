@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from trust_data import ROOT, real_clip, run_clip, still, synthetic
+from trust_data import ROOT, cached, real_clip, run_clip, still, synthetic
 
 from rppg.pipeline import Pipeline
 from rppg.signal.quality import FEATURES, MODEL_PATH
@@ -31,7 +31,7 @@ from rppg.signal.quality import FEATURES, MODEL_PATH
 RIGHT_BPM = 5.0
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1e-2,
+def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray, l2: float = 1.0,
                  iterations: int = 50) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Weighted L2 logistic regression by Newton's method on standardised features (NaN = average).
     Returns (weights, bias, mean, std)."""
@@ -113,19 +113,6 @@ def plot(points: list[dict], chosen: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def cached(folder: Path | None, clip, run) -> list[dict]:
-    """``run(clip)``, or the rows saved in ``folder`` by an earlier run of the same clip."""
-    if folder is None:
-        return run(clip)
-    path = folder / f"{clip.name}.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    rows = run(clip)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows))
-    return rows
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--method", default="student")
@@ -139,12 +126,15 @@ def main() -> int:
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "quality_risk_coverage.png")
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep each clip's windows here and reuse them (clear it after changing weights)")
+    parser.add_argument("--cached-only", action="store_true", help="fit on the clips already in --cache")
     args = parser.parse_args()
 
-    clips = [real_clip()]
-    for i in range(args.synth):
-        clips += [synthetic(100 + i, True), synthetic(100 + i, False)]
-    clips += [still(i, 200 + i) for i in range(args.stills)]
+    clips = [real_clip()]  # interleaved, so a partial --cache holds every kind of clip
+    for i in range(max(args.synth, args.stills)):
+        clips += [synthetic(100 + i, True), synthetic(100 + i, False)] if i < args.synth else []
+        clips += [still(i, 200 + i)] if i < args.stills else []
+    if args.cached_only and args.cache is not None:
+        clips = [c for c in clips if (args.cache / f"{c.name}.json").exists()]
     pipeline = Pipeline(args.method, fallback=args.fallback, confidence_threshold=0.0)
     rows = [row for clip in clips for row in cached(args.cache, clip, lambda c: run_clip(pipeline, c))
             if row["features"] is not None]

@@ -6,6 +6,7 @@ Every clip is 20 s unless said otherwise; a row is one reading (one 10 s window,
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -117,6 +118,7 @@ def run_clip(pipeline: Pipeline, clip: TestClip) -> list[dict]:
             "clip": clip.name, "group": clip.group, "t": round(reading.t, 3), "truth": truth,
             "bpm": reading.bpm, "reason": reading.reason, "confidence": reading.confidence,
             "estimator": reading.estimator,
+            "face_px": None if reading.box is None else round(max(reading.box.w, reading.box.h), 1),
             "candidate": None if verdict is None else verdict.candidate_bpm,
             "features": None if verdict is None else verdict.features,
         })
@@ -131,3 +133,16 @@ def error(row: dict, key: str = "bpm") -> float:
     if value is None:
         return float("nan")
     return float("inf") if row["truth"] is None else abs(value - row["truth"])
+
+
+def cached(folder: Path | None, clip: TestClip, run: Callable[[TestClip], list[dict]]) -> list[dict]:
+    """``run(clip)``, or the rows saved in ``folder`` by an earlier run of the same clip."""
+    if folder is None:
+        return run(clip)
+    path = folder / f"{clip.name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = run(clip)
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
+    return rows
