@@ -50,7 +50,7 @@ def score(rows: list[dict], tolerance: float) -> dict:
             "within_tolerance": sum(e <= tolerance for e in errors), "tolerance_bpm": tolerance,
             "max_error_bpm": round(max(errors), 2) if errors else None,
             "null_without_reason": sum(r["bpm"] is None and r["reason"] is None for r in rows),
-            "reasons": {k: sum(r["reason"] == k for r in rows) for k in sorted({str(r["reason"]) for r in rows})}}
+            "reasons": {k: sum(str(r["reason"]) == k for r in rows) for k in sorted({str(r["reason"]) for r in rows})}}
 
 
 def main() -> int:

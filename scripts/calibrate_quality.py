@@ -127,6 +127,9 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=None,
                         help="keep each clip's windows here and reuse them (clear it after changing weights)")
     parser.add_argument("--cached-only", action="store_true", help="fit on the clips already in --cache")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="only run every N-th clip from the K-th into --cache, and stop (run N of these in "
+                             "parallel, then once with --cached-only to fit)")
     args = parser.parse_args()
 
     clips = [real_clip()]  # interleaved, so a partial --cache holds every kind of clip
@@ -136,6 +139,12 @@ def main() -> int:
     if args.cached_only and args.cache is not None:
         clips = [c for c in clips if (args.cache / f"{c.name}.json").exists()]
     pipeline = Pipeline(args.method, fallback=args.fallback, confidence_threshold=0.0)
+    if args.shard is not None:
+        k, n = (int(v) for v in args.shard.split("/"))
+        for clip in clips[k::n]:
+            cached(args.cache, clip, lambda c: run_clip(pipeline, c))
+        pipeline.close()
+        return 0
     rows = [row for clip in clips for row in cached(args.cache, clip, lambda c: run_clip(pipeline, c))
             if row["features"] is not None]
     pipeline.close()
