@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from trust_data import ROOT, STILL_SOURCES, cached, real_clip, run_clip, still, synthetic
+from trust_data import ROOT, STILL_SOURCES, TestClip, cached, real_clip, run_clip, still, synthetic
 
 from rppg.constants import MIN_FACE_PX
 from rppg.pipeline import Pipeline
@@ -69,16 +69,23 @@ def main() -> int:
         "synth_nopulse": ([synthetic(300 + i, False) for i in range(args.negatives)], 5.0),
         "still_nopulse": ([still(len(STILL_SOURCES) - 1 - i, 300 + i) for i in range(args.negatives)], 5.0),
     }
-    pipeline = Pipeline(args.method, fallback=args.fallback, confidence_threshold=0.0, min_face_px=0.0)
+    pipelines: list[Pipeline] = []  # built on first use: a rerun over a full cache loads no network
+
+    def run(clip: TestClip) -> list[dict]:
+        if not pipelines:
+            pipelines.append(Pipeline(args.method, fallback=args.fallback, confidence_threshold=0.0, min_face_px=0.0))
+        return run_clip(pipelines[0], clip)
+
     report = {"method": args.method, "fallback": args.fallback, "min_face_px": MIN_FACE_PX,
               "threshold": load_model().threshold, "sets": {}}
     for name, (clips, tolerance) in sets.items():
-        rows = judged([r for c in clips for r in cached(args.cache, c, lambda c: run_clip(pipeline, c))])
+        rows = judged([r for c in clips for r in cached(args.cache, c, run)])
         report["sets"][name] = score(rows, tolerance)
         confidences = [r["confidence"] for r in rows if r["features"] is not None]
         report["sets"][name]["median_confidence"] = round(float(np.median(confidences)), 3) if confidences else None
         print(name, report["sets"][name], file=sys.stderr, flush=True)
-    pipeline.close()
+    for pipeline in pipelines:
+        pipeline.close()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0

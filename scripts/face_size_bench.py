@@ -4,7 +4,7 @@
 
 For each frame size, the median face-box side (pixels, larger side) and the error of every
 window's tracked bpm against the contact reference. MIN_FACE_PX in rppg/constants.py is set from
-it: the smallest face at which every window stays within 3 bpm, with a margin.
+it: just under the smallest face at which every window stayed within 3 bpm.
 """
 
 from __future__ import annotations
