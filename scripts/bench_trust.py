@@ -60,6 +60,8 @@ def main() -> int:
     parser.add_argument("--negatives", type=int, default=3, help="clips of each no-pulse kind")
     parser.add_argument("--cache", type=Path, default=None, help="keep each clip's windows here and reuse them")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "trust_bench.json")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="only run every N-th clip from the K-th into --cache, and stop")
     args = parser.parse_args()
     sets = {
         "real": ([real_clip()], 3.0),
@@ -76,6 +78,11 @@ def main() -> int:
             pipelines.append(Pipeline(args.method, fallback=args.fallback, confidence_threshold=0.0, min_face_px=0.0))
         return run_clip(pipelines[0], clip)
 
+    if args.shard is not None:
+        k, n = (int(v) for v in args.shard.split("/"))
+        for clip in [c for clips, _ in sets.values() for c in clips][k::n]:
+            cached(args.cache, clip, run)
+        return 0
     report = {"method": args.method, "fallback": args.fallback, "min_face_px": MIN_FACE_PX,
               "threshold": load_model().threshold, "sets": {}}
     for name, (clips, tolerance) in sets.items():

