@@ -52,16 +52,18 @@ class ClipTrace:
     duration_s: float
     fs: float = MODEL_FPS
     fallback_bvp: np.ndarray | None = None
-    gate_db: float = QUALITY_GATE_DB  # kept for callers; withholding is by the judge's confidence
-    judge: Judge | None = None  # the pipeline's quality judge, so offline estimates are withheld as live ones
+    gate_db: float = QUALITY_GATE_DB  # the SNR gate offline windows are withheld by
+    judge: Judge | None = None  # the pipeline's quality judge, for the reported confidence
     names: tuple[str, ...] = ("bvp", "fallback")
 
     def heart_rate(self, start: float | None = None, end: float | None = None,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
                    gate_db: float | None = None) -> HeartRate:
         """Heart rate over [start, end) seconds, withheld when the face was mostly missing or the
-        judged confidence is under the operating point (``gate_db=-inf``: never withheld).
-        Each window is judged on its own (no tracking) and without the colour features."""
+        SNR is under ``gate_db`` (default: the pipeline's gate). The trace keeps only waveforms,
+        not the colour trace the calibrated confidence needs, so the confidence is reported (each
+        window judged alone, colour features missing) but the withholding stays the SNR gate."""
+        gate_db = self.gate_db if gate_db is None else gate_db
         sel = np.ones(len(self.times), bool)
         if start is not None:
             sel &= self.times >= start - 1e-9
@@ -70,12 +72,12 @@ class ClipTrace:
         if not sel.any() or self.face[sel].mean() < MIN_FACE_SHARE:
             return HeartRate(bpm=None, quality=-np.inf, peak_bpm=float("nan"), reason="no_face")
         waves = [self.bvp] if self.fallback_bvp is None else [self.bvp, self.fallback_bvp]
-        threshold = 0.0 if gate_db is not None and not np.isfinite(gate_db) else None
         base = self.judge if self.judge is not None else Judge(band, self.fs, track=False)
-        judge = Judge(band, self.fs, base.model, base.threshold if threshold is None else threshold, track=False)
+        judge = Judge(band, self.fs, base.model, 0.0, track=False)
         verdict = judge(float(self.times[sel][-1]), {n: w[sel] for n, w in zip(self.names, waves, strict=False)})
-        return HeartRate(verdict.bpm, verdict.quality, verdict.candidate_bpm or float("nan"), verdict.confidence,
-                         verdict.estimator, None if verdict.bpm is not None else "low_quality")
+        bpm = verdict.candidate_bpm if verdict.quality >= gate_db else None
+        return HeartRate(bpm, verdict.quality, verdict.candidate_bpm or float("nan"), verdict.confidence,
+                         verdict.estimator, None if bpm is not None else "low_quality")
 
 
 def _uniform(times: np.ndarray, samples: list[dict[str, np.ndarray] | None], key: str,
