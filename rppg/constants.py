@@ -23,3 +23,9 @@ QUALITY_GATE_DB: float = -1.5
 
 #: Methods the command line accepts, default first.
 METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
+
+#: A face whose box is smaller than this (pixels, larger side) gives no bpm (reason
+#: "face_too_small"): below it the skin signal drowns in quantisation and compression
+#: noise. Measured by shrinking the real clip (scripts/face_size_bench.py, docs/face_size.json):
+#: every window within 3 bpm down to a 25 px face, up to 4.8 bpm off at 17 px.
+MIN_FACE_PX: float = 24.0

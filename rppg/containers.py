@@ -43,11 +43,23 @@ class HeartRate:
     bpm: float | None
     quality: float  # SNR in dB
     peak_bpm: float  # the raw spectral peak, reported even when gated (diagnostics only)
+    confidence: float = float("nan")  # calibrated 0-1, where a quality judge scored it
+    estimator: str | None = None
+    reason: str | None = None
+
+
+#: Why a reading has no bpm. ``None`` when it has one.
+REASONS: tuple[str, ...] = ("warming_up", "no_face", "face_too_small", "low_quality", "source_lost")
 
 
 @dataclass(frozen=True)
 class Reading:
-    """What every front end receives once per second."""
+    """What every front end receives once per second.
+
+    ``estimator`` names the method whose waveform gave the bpm, ``confidence`` (0-1) is the
+    calibrated probability that the bpm is right, and ``reason`` says why ``bpm`` is None.
+    A reading built without a reason gets the obvious one (source lost, no face, low quality).
+    """
 
     t: float
     bpm: float | None
@@ -56,14 +68,31 @@ class Reading:
     waveform: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     box: FaceBox | None = None
     source: str = "ok"
+    confidence: float = 0.0
+    estimator: str | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bpm is not None:
+            object.__setattr__(self, "reason", None)
+        elif self.reason is None:
+            reason = "source_lost" if self.source != "ok" else "no_face" if not self.face else "low_quality"
+            object.__setattr__(self, "reason", reason)
+        elif self.reason not in REASONS:
+            raise ValueError(f"unknown reason {self.reason!r}")
 
     def to_json(self) -> dict:
-        """The documented JSON schema: t, bpm (or null), quality (dB, or null when there was
-        no signal to measure), face (+ source when not ok). Always strict JSON: no NaN/Infinity."""
+        """The documented JSON schema (README, "Reading schema"): t, bpm (or null), quality (dB, or
+        null when there was no signal to measure), confidence, estimator, reason, face (+ source
+        when not ok). Always strict JSON: no NaN/Infinity."""
+        confidence = float(self.confidence) if np.isfinite(self.confidence) else 0.0
         out = {
             "t": round(float(self.t), 3),
             "bpm": None if self.bpm is None else round(float(self.bpm), 2),
             "quality": round(float(self.quality), 2) if np.isfinite(self.quality) else None,
+            "confidence": round(min(max(confidence, 0.0), 1.0), 3),
+            "estimator": self.estimator,
+            "reason": self.reason,
             "face": bool(self.face),
         }
         if self.source != "ok":

@@ -68,6 +68,7 @@ def _score(trace: Any, clip: Clip, start: float, end: float, band: tuple[float, 
     ref = reference_hr(clip.ref_times, clip.ref_bvp, start, end, band)
     inside = (trace.times >= start - _T_EPS) & (trace.times < end - _T_EPS)
     return {"hr_ref": _num(ref), "hr_est": _num(est.bpm), "quality": _num(est.quality),
+            "confidence": _num(est.confidence), "estimator": est.estimator, "reason": est.reason,
             "snr": _num(snr_at(trace.bvp[inside], trace.fs, ref, band))}
 
 

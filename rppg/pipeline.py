@@ -17,6 +17,7 @@ from rppg.constants import (
     CROP_SIZE,
     HR_MAX_BPM,
     HR_MIN_BPM,
+    MIN_FACE_PX,
     MODEL_FPS,
     QUALITY_GATE_DB,
     STEP_SECONDS,
@@ -28,22 +29,14 @@ from rppg.estimators import Estimator, make_estimator
 from rppg.face.regions import SkinSampler, box_mean_rgb, crop_face
 from rppg.face.tracker import FaceTracker
 from rppg.signal.filters import resample_uniform
-from rppg.signal.hr import estimate_hr
+from rppg.signal.quality import Judge, Verdict
 from rppg.sources.base import FrameSource
 from rppg.windowing import crops_on_grid, grid_times
 
 #: A window needs a face in at least this share of its frames to give a reading.
 MIN_FACE_SHARE = 0.6
-#: With a fallback, a reading keeps the better of two SNRs; the larger of two noisy numbers is
-#: biased upwards, so the gate is raised by this much to keep no-pulse windows withheld.
-FALLBACK_GATE_RAISE_DB = 1.0
 #: Networks run on chunks of this many samples (10 s at MODEL_FPS), overlapped by half, offline.
 _CHUNK = 300
-
-
-def _best(estimates: list[HeartRate]) -> HeartRate:
-    """The estimate with the highest quality: a fallback method takes over only where it is cleaner."""
-    return max(estimates, key=lambda hr: hr.quality)
 
 
 @dataclass
@@ -62,7 +55,9 @@ class ClipTrace:
     duration_s: float
     fs: float = MODEL_FPS
     fallback_bvp: np.ndarray | None = None
-    gate_db: float = QUALITY_GATE_DB  # the pipeline's gate, so offline estimates are withheld as live ones
+    gate_db: float = QUALITY_GATE_DB  # the SNR gate offline windows are withheld by
+    judge: Judge | None = None  # the pipeline's quality judge, for the reported confidence
+    names: tuple[str, ...] = ("bvp", "fallback")
     readings: list[Reading] = field(default_factory=list)  # the live path's readings over the clip
     window_s: float = WINDOW_SECONDS  # the span each reading covers, ending at its time
 
@@ -70,7 +65,9 @@ class ClipTrace:
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM),
                    gate_db: float | None = None) -> HeartRate:
         """Heart rate over [start, end) seconds, withheld when the face was mostly missing or the
-        quality is under ``gate_db`` (default: the pipeline's gate)."""
+        SNR is under ``gate_db`` (default: the pipeline's gate). The trace keeps only waveforms,
+        not the colour trace the calibrated confidence needs, so the confidence is reported (each
+        window judged alone, colour features missing) but the withholding stays the SNR gate."""
         gate_db = self.gate_db if gate_db is None else gate_db
         sel = np.ones(len(self.times), bool)
         if start is not None:
@@ -78,9 +75,31 @@ class ClipTrace:
         if end is not None:
             sel &= self.times < end - 1e-9
         if not sel.any() or self.face[sel].mean() < MIN_FACE_SHARE:
-            return HeartRate(bpm=None, quality=-np.inf, peak_bpm=float("nan"))
+            return HeartRate(bpm=None, quality=-np.inf, peak_bpm=float("nan"), reason="no_face")
         waves = [self.bvp] if self.fallback_bvp is None else [self.bvp, self.fallback_bvp]
-        return _best([estimate_hr(w[sel], self.fs, band, gate_db) for w in waves])
+        base = self.judge if self.judge is not None else Judge(band, self.fs, track=False)
+        judge = Judge(band, self.fs, base.model, 0.0, track=False)
+        verdict = judge(float(self.times[sel][-1]), {n: w[sel] for n, w in zip(self.names, waves, strict=False)})
+        bpm = verdict.candidate_bpm if verdict.quality >= gate_db else None
+        return HeartRate(bpm, verdict.quality, verdict.candidate_bpm or float("nan"), verdict.confidence,
+                         verdict.estimator, None if bpm is not None else "low_quality")
+
+
+def _uniform(times: np.ndarray, samples: list[dict[str, np.ndarray] | None], key: str,
+             grid: np.ndarray) -> np.ndarray | None:
+    """One per-frame sample kind (e.g. the skin RGB) on the window's grid, or None when absent."""
+    have = [i for i, s in enumerate(samples) if s is not None and key in s]
+    if len(have) < 2:
+        return None
+    values = np.stack([samples[i][key] for i in have]).astype(np.float64)
+    flat = values.reshape(len(have), -1)
+    out = np.stack([np.interp(grid, times[have], flat[:, j]) for j in range(flat.shape[1])], axis=1)
+    return out.reshape((len(grid),) + values.shape[1:])
+
+
+def make_peer(method: str) -> Estimator:
+    """The independent classical method a lone estimator's bpm is checked against."""
+    return make_estimator("chrom" if method == "pos" else "pos")
 
 
 def _pad_to_multiple(x: np.ndarray, multiple: int = 8) -> np.ndarray:
@@ -99,7 +118,9 @@ class Pipeline:
     def __init__(self, method: str = "student", weights: str | None = None, backend: str = "torch",
                  band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM), window_s: float = WINDOW_SECONDS,
                  step_s: float = STEP_SECONDS, gate_db: float = QUALITY_GATE_DB,
-                 detector: str = "mediapipe", roi: str = "skin", fallback: str | None = None) -> None:
+                 detector: str = "mediapipe", roi: str = "skin", fallback: str | None = None,
+                 confidence_threshold: float | None = None, track: bool = True,
+                 min_face_px: float = MIN_FACE_PX) -> None:
         if not 0 < band[0] < band[1]:
             raise ConfigError(f"heart-rate band must be 0 < low < high, got {band[0]}-{band[1]} bpm")
         if band[1] / 60.0 >= MODEL_FPS / 2:
@@ -115,9 +136,14 @@ class Pipeline:
             self.fallback = make_estimator(fallback)
             if self.fallback.kind != "rgb":
                 raise ConfigError(f"fallback must be a classical method (pos, chrom, green), not {fallback!r}")
-            gate_db += FALLBACK_GATE_RAISE_DB
-        self._kinds = tuple(dict.fromkeys(e.kind for e in (self.estimator, self.fallback) if e is not None))
+        # the skin colour trace is always kept: the quality judges a network's bpm by it too
+        self._kinds = tuple(dict.fromkeys([e.kind for e in (self.estimator, self.fallback) if e is not None] + ["rgb"]))
         self.band, self.window_s, self.step_s, self.gate_db = band, window_s, step_s, gate_db
+        if not np.isfinite(gate_db):  # the old "no gate" switch: answer every window
+            confidence_threshold = 0.0
+        self.judge = Judge(band, MODEL_FPS, threshold=confidence_threshold, track=track)
+        self.min_face_px = min_face_px
+        self.last_verdict: Verdict | None = None
         self.tracker = FaceTracker(detector)
         self._skin = SkinSampler() if roi == "skin" else None
         self._mean_rgb = self._skin if self._skin is not None else box_mean_rgb
@@ -132,6 +158,7 @@ class Pipeline:
         self._times: deque[float] = deque(maxlen=keep)
         self._samples: deque[dict[str, np.ndarray] | None] = deque(maxlen=keep)
         self._next_emit: float | None = None
+        self.judge.reset()
         self.last_box: FaceBox | None = None
         self.frames_seen = 0
 
@@ -148,6 +175,8 @@ class Pipeline:
             if rgb is None:
                 return None
             sample["rgb"] = rgb
+            if self._skin is not None and self._skin.last_regions is not None:
+                sample["regions"] = self._skin.last_regions
         return sample
 
     def _observe(self, frame: Frame) -> dict[str, np.ndarray] | None:
@@ -227,19 +256,30 @@ class Pipeline:
         return self._reading(t)
 
     def _reading(self, t_now: float) -> Reading:
+        """Judge the last ``window_s``: a tracked, confidence-gated bpm, or None with the reason."""
         times = np.fromiter(self._times, float)
         keep = times >= t_now - self.window_s
         samples = [s for s, k in zip(self._samples, keep, strict=True) if k]
         times = times[keep]
-        face_now = self.last_box is not None
-        _, waves, face = self._estimate(times, samples, t_now - self.window_s, t_now)
+        box = self.last_box
+        silent = {"t": t_now, "bpm": None, "quality": float("-inf"), "face": box is not None, "box": box}
+        if box is not None and max(box.w, box.h) < self.min_face_px:
+            self.last_verdict = None
+            return Reading(**silent, reason="face_too_small")
+        grid, waves, face = self._estimate(times, samples, t_now - self.window_s, t_now)
         if len(face) == 0 or face.mean() < MIN_FACE_SHARE:
-            return Reading(t_now, None, float("-inf"), face_now, np.zeros(0, np.float32), self.last_box)
-        estimates = [estimate_hr(w, MODEL_FPS, self.band, self.gate_db) for w in waves]
-        best = int(np.argmax([hr.quality for hr in estimates]))
-        hr = estimates[best]
-        return Reading(t_now, hr.bpm, hr.quality, face_now, _standardise(waves[best]).astype(np.float32),
-                       self.last_box)
+            self.last_verdict = None
+            return Reading(**silent, reason="warming_up" if box is not None else "no_face")
+        names = [e.name for e in (self.estimator, self.fallback) if e is not None]
+        extra = {key: _uniform(times, samples, key, grid) for key in ("rgb", "regions")}
+        peer = None
+        if len(waves) == 1 and extra["rgb"] is not None:  # a lone method is checked against POS/CHROM
+            peer = make_peer(self.estimator.name)(extra["rgb"])
+        verdict = self.judge(t_now, dict(zip(names, waves, strict=True)), extra["rgb"], extra["regions"], peer)
+        self.last_verdict = verdict
+        return Reading(t_now, verdict.bpm, verdict.quality, box is not None,
+                       _standardise(waves[verdict.wave]).astype(np.float32), box,
+                       confidence=verdict.confidence, estimator=verdict.estimator)
 
     # --- offline ---------------------------------------------------------------------------
     def process_clip(self, source: FrameSource) -> ClipTrace:
@@ -266,11 +306,12 @@ class Pipeline:
         t = np.asarray(times, float)
         if len(t) < 2:
             return ClipTrace(t, np.zeros(len(t)), np.zeros(len(t), bool), 0.0, len(t), 0.0, gate_db=self.gate_db,
-                             readings=readings, window_s=self.window_s)
+                             judge=self.judge, readings=readings, window_s=self.window_s)
         grid, waves, face = self._estimate(t, samples, float(t[0]), float(t[-1]))
         n_face = sum(s is not None for s in samples)
         return ClipTrace(grid, waves[0], face, n_face / len(samples), len(samples), float(t[-1] - t[0]),
-                         fallback_bvp=waves[1] if len(waves) > 1 else None, gate_db=self.gate_db,
+                         fallback_bvp=waves[1] if len(waves) > 1 else None, gate_db=self.gate_db, judge=self.judge,
+                         names=tuple(e.name for e in (self.estimator, self.fallback) if e is not None),
                          readings=readings, window_s=self.window_s)
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ def test_reading_has_the_documented_format(fast_daemon):
         time.sleep(0.2)
     status, reading = reply
     assert status == 200
-    assert set(reading) == {"t", "bpm", "quality", "face"}
+    assert set(reading) == {"t", "bpm", "quality", "confidence", "estimator", "reason", "face"}
     assert reading["face"] is True and reading["t"] >= 10.0
     assert reading["bpm"] is None or 40 <= reading["bpm"] <= 200
 

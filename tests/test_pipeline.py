@@ -76,7 +76,7 @@ def test_monitor_prints_json_lines_for_the_real_clip():
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 5
-    assert set(lines[0]) == {"t", "bpm", "quality", "face"}
+    assert set(lines[0]) == {"t", "bpm", "quality", "confidence", "estimator", "reason", "face"}
     assert all(line["face"] for line in lines)
     assert abs(np.median([line["bpm"] for line in lines if line["bpm"]]) - REAL_HR_BPM) < 3.0
     assert result.stderr == ""

@@ -1,8 +1,10 @@
-"""The big heart-rate number with its signal-quality indicator.
+"""The big heart-rate number with its confidence in words.
 
 It says "no reading" whenever the pipeline withheld the number (bpm null), the
-face is gone or the source is lost: a stale or guessed number on a health
-display is worse than none.
+face is gone or the source is lost, and says why (the reading's reason): a stale
+or guessed number on a health display is worse than none. Confidence is shown
+as good, fair or poor relative to the calibrated operating point, because a
+bare probability means little to the person in front of the camera.
 """
 
 from __future__ import annotations
@@ -10,32 +12,39 @@ from __future__ import annotations
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from rppg.constants import QUALITY_GATE_DB
 from rppg.containers import Reading
+from rppg.signal.quality import load_model
 
 NO_READING = "no reading"
-_GOOD_MARGIN_DB = 4.0  # quality this far above the gate shows green
+
+#: What each reason for a missing bpm tells the user.
+REASON_TEXT = {
+    "warming_up": "warming up",
+    "no_face": "no face",
+    "face_too_small": "face too small: come closer",
+    "low_quality": "signal too weak",
+    "source_lost": "source lost",
+}
+_WORD_COLOUR = {"good": "#40c060", "fair": "#e0a030", "poor": "#e04848"}
 
 
-def quality_colour(quality: float) -> str:
-    """Red under the gate, amber just above it, green when the pulse clearly dominates."""
-    if quality < QUALITY_GATE_DB:
-        return "#e04848"
-    if quality < QUALITY_GATE_DB + _GOOD_MARGIN_DB:
-        return "#e0a030"
-    return "#40c060"
+def confidence_word(confidence: float, threshold: float | None = None) -> str:
+    """poor under the operating point (the bpm is withheld there), good in the top half above it,
+    fair between."""
+    threshold = load_model().threshold if threshold is None else threshold
+    if not confidence >= threshold:
+        return "poor"
+    return "good" if confidence >= threshold + (1.0 - threshold) / 2 else "fair"
 
 
 def why_no_reading(reading: Reading) -> str:
     if reading.source != "ok":
-        return "source lost"
-    if not reading.face:
-        return "no face"
-    return "signal too weak"
+        return REASON_TEXT["source_lost"]
+    return REASON_TEXT.get(reading.reason or "low_quality", "signal too weak")
 
 
 class BpmReadout(QWidget):
-    """Large BPM, unit, and a coloured quality line (dB)."""
+    """Large BPM, unit (or why there is none), and a coloured confidence line in words."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,7 +73,6 @@ class BpmReadout(QWidget):
         self.value.setStyleSheet(f"font-size: {size}px; font-weight: bold; color: {colour or '#888'};")
 
     def show_reading(self, reading: Reading) -> None:
-        colour = quality_colour(reading.quality)
         if reading.bpm is None or not reading.face or reading.source != "ok":
             self.value.setText(NO_READING)
             self.unit.setText(why_no_reading(reading))
@@ -77,5 +85,6 @@ class BpmReadout(QWidget):
             self.quality.setText("quality: -")
             self.quality.setStyleSheet("font-size: 16px; color: #888;")
         else:
-            self.quality.setText(f"\u25cf quality {reading.quality:+.1f} dB")
-            self.quality.setStyleSheet(f"font-size: 16px; color: {colour};")
+            word = confidence_word(reading.confidence)
+            self.quality.setText(f"\u25cf confidence {word} ({reading.confidence:.2f}, {reading.quality:+.1f} dB)")
+            self.quality.setStyleSheet(f"font-size: 16px; color: {_WORD_COLOUR[word]};")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
+from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
+from rppg.face.regions import rect_corners
 from rppg.stream import DisplayFrame
 
 _BOX_PEN = QColor(80, 220, 120)
@@ -43,8 +44,8 @@ class VideoView(QLabel):
             painter.setPen(QPen(_BOX_PEN, pen_width))
             painter.drawRect(QRectF(frame.box.x, frame.box.y, frame.box.w, frame.box.h))
         painter.setPen(QPen(_REGION_PEN, pen_width))
-        for x, y, w, h in frame.regions:
-            painter.drawRect(x, y, w, h)
+        for region in frame.regions:  # turned with the face: draw the outline, not the upright rect
+            painter.drawPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in rect_corners(region)]))
         painter.end()
         self.setPixmap(pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                      Qt.TransformationMode.SmoothTransformation))

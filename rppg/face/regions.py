@@ -2,7 +2,9 @@
 
 Skin patches (forehead above the brows, both cheeks below the eyes and any
 glasses rim) are placed from the BlazeFace eye keypoints when present, else from
-fixed fractions of the box. Inside them soft skin-colour weights drop hair,
+fixed fractions of the box. With keypoints, the crop and the patches turn with
+the eye line, so a tilted or upside-down face is cropped upright and its patches
+stay on the skin. Inside them soft skin-colour weights drop hair,
 brows and background. On real video and under head motion this beats a plain
 whole-box average (README, "Face tracking and skin regions").
 """
@@ -25,10 +27,29 @@ _LUMA_SIGMA = 50.0
 _MIN_SKIN_SHARE = 0.3
 
 
+def face_angle(box: FaceBox) -> float:
+    """Roll of the face in degrees (0 upright, 90 turned clockwise in the image), from the eye line;
+    0 without keypoints."""
+    if box.keypoints is None:
+        return 0.0
+    (rex, rey), (lex, ley) = box.keypoints[:2]
+    if rex == lex and rey == ley:
+        return 0.0
+    return float(np.degrees(np.arctan2(ley - rey, lex - rex)))
+
+
 def crop_face(image: np.ndarray, box: FaceBox, size: int = CROP_SIZE) -> np.ndarray:
-    """Square crop around the face, area-resampled to ``size``; out-of-image parts are edge-padded."""
+    """Square crop around the face, turned upright by the eye line, area-resampled to ``size``;
+    out-of-image parts are edge-padded."""
     cx, cy = box.center
     side = max(box.w, box.h) * CROP_SCALE
+    angle = face_angle(box)
+    if abs(angle) > 0.5:
+        n = max(int(round(side)), 1)
+        turn = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)  # rotates the face upright about its centre
+        turn[:, 2] += (n / 2.0 - cx, n / 2.0 - cy)
+        patch = cv2.warpAffine(image, turn, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     x1, y1 = x0 + max(int(round(side)), 1), y0 + max(int(round(side)), 1)
     h, w = image.shape[:2]
@@ -41,32 +62,73 @@ def crop_face(image: np.ndarray, box: FaceBox, size: int = CROP_SIZE) -> np.ndar
     return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
 
 
-def skin_rects(box: FaceBox) -> list[tuple[int, int, int, int]]:
-    """Forehead, right cheek, left cheek as (x, y, w, h) rectangles, from the eye keypoints
-    when present, else from fixed fractions of the box."""
-    if box.keypoints is not None:
-        (rex, rey), (lex, ley) = box.keypoints[:2]
-        eye_dist = max(abs(lex - rex), 1.0)
-        eye_y = (rey + ley) / 2
-        left_eye_x, right_eye_x = min(rex, lex), max(rex, lex)
-        cheek_w = cheek_h = 0.42 * eye_dist
-        cheek_y = eye_y + 0.3 * eye_dist
-        rects = [(left_eye_x, eye_y - 1.0 * eye_dist, eye_dist, 0.45 * eye_dist),
-                 (left_eye_x - 0.25 * eye_dist, cheek_y, cheek_w, cheek_h),
-                 (right_eye_x + 0.25 * eye_dist - cheek_w, cheek_y, cheek_w, cheek_h)]
-    else:
+class SkinRect(tuple):
+    """(x, y, w, h) of a patch as if the face were upright, turned by ``angle`` degrees about its
+    centre. Unpacks like a plain rectangle; ``corners`` gives the turned outline."""
+
+    angle: float
+
+    def __new__(cls, x: int, y: int, w: int, h: int, angle: float = 0.0) -> SkinRect:
+        rect = super().__new__(cls, (x, y, w, h))
+        rect.angle = angle
+        return rect
+
+    def corners(self) -> np.ndarray:
+        return rect_corners(self)
+
+
+def rect_corners(rect: tuple) -> np.ndarray:
+    """(4, 2) outline of a rectangle (x, y, w, h) turned by its ``angle`` (0 for a plain tuple)."""
+    x, y, w, h = rect[:4]
+    a = np.radians(getattr(rect, "angle", 0.0))
+    c = np.array([x + w / 2.0, y + h / 2.0])
+    local = np.array([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2.0
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return c + local @ rot.T
+
+
+def skin_rects(box: FaceBox) -> list[SkinRect]:
+    """Forehead, right cheek, left cheek, from the eye keypoints when present (turned with the eye
+    line), else from fixed fractions of the box."""
+    if box.keypoints is None:
         x, y, w, h = box.x, box.y, box.w, box.h
         rects = [(x + 0.3 * w, y + 0.08 * h, 0.4 * w, 0.15 * h),
                  (x + 0.15 * w, y + 0.5 * h, 0.2 * w, 0.2 * h),
                  (x + 0.65 * w, y + 0.5 * h, 0.2 * w, 0.2 * h)]
-    return [(int(round(rx)), int(round(ry)), max(int(round(rw)), 1), max(int(round(rh)), 1))
-            for rx, ry, rw, rh in rects]
+        return [SkinRect(int(round(rx)), int(round(ry)), max(int(round(rw)), 1), max(int(round(rh)), 1))
+                for rx, ry, rw, rh in rects]
+    (rex, rey), (lex, ley) = box.keypoints[:2]
+    eye_dist = max(float(np.hypot(lex - rex, ley - rey)), 1.0)
+    angle = face_angle(box)
+    across = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])  # along the eye line
+    down = np.array([-across[1], across[0]])  # from the eyes towards the mouth
+    mid = np.array([(rex + lex) / 2.0, (rey + ley) / 2.0])
+    cheek = 0.42 * eye_dist
+    # centre (along the eye line, down the face) and size, in eye distances / pixels
+    layout = [((0.0, -0.775), eye_dist, 0.45 * eye_dist), ((-0.54, 0.51), cheek, cheek), ((0.54, 0.51), cheek, cheek)]
+    out = []
+    for (u, v), rw, rh in layout:
+        cx, cy = mid + eye_dist * (u * across + v * down)
+        rw, rh = max(int(round(rw)), 1), max(int(round(rh)), 1)
+        out.append(SkinRect(int(round(cx - rw / 2.0)), int(round(cy - rh / 2.0)), rw, rh, angle))
+    return out
 
 
-def _patch(image: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
+def _patch(image: np.ndarray, rect: tuple) -> tuple[np.ndarray, np.ndarray | None]:
+    """The pixels around ``rect`` and, for a turned rectangle, a 0/1 mask of the ones inside it."""
     h, w = image.shape[:2]
-    rx, ry, rw, rh = rect
-    return image[max(ry, 0):min(ry + rh, h), max(rx, 0):min(rx + rw, w)]
+    if abs(getattr(rect, "angle", 0.0)) <= 0.5:
+        rx, ry, rw, rh = rect[:4]
+        return image[max(ry, 0):min(ry + rh, h), max(rx, 0):min(rx + rw, w)], None
+    corners = rect_corners(rect)
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 <= x0 or y1 <= y0:
+        return image[0:0, 0:0], None
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillConvexPoly(mask, np.round(corners - (x0, y0)).astype(np.int32), 1)
+    return image[y0:y1, x0:x1], mask.astype(np.float32)
 
 
 def skin_weights(patch: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -99,27 +161,40 @@ class SkinSampler:
 
     def reset(self) -> None:
         self._refs: list[np.ndarray | None] = [None, None, None]
+        #: Each patch's own weighted mean R, G, B from the last call (3, 3): lets the quality check
+        #: whether the forehead and the cheeks pulse together.
+        self.last_regions: np.ndarray | None = None
 
     def __call__(self, image: np.ndarray, box: FaceBox) -> np.ndarray | None:
         total, weight = np.zeros(3), 0.0
+        regions = np.full((3, 3), np.nan)
         for i, rect in enumerate(skin_rects(box)):
-            patch = _patch(image, rect)
-            if patch.size == 0:
+            patch, inside = _patch(image, rect)
+            if patch.size == 0 or (inside is not None and inside.sum() == 0):
                 continue
             w, median = skin_weights(patch, self._refs[i])
             ref = self._refs[i]
             self._refs[i] = median if ref is None else ref + self.smoothing * (median - ref)
             if w.mean() < _MIN_SKIN_SHARE:
                 w = np.ones(patch.shape[:2], np.float32)
-            total += np.tensordot(w, patch.astype(np.float32), axes=([0, 1], [0, 1]))[::-1]  # BGR -> RGB
+            if inside is not None:
+                w = w * inside
+            sums = np.tensordot(w, patch.astype(np.float32), axes=([0, 1], [0, 1]))[::-1]  # BGR -> RGB
+            total += sums
             weight += float(w.sum())
-        return total / weight if weight > 0 else None
+            regions[i] = sums / max(float(w.sum()), 1e-9)
+        if weight <= 0:
+            self.last_regions = None
+            return None
+        mean = total / weight
+        self.last_regions = np.where(np.isfinite(regions), regions, mean)
+        return mean
 
 
 def box_mean_rgb(image: np.ndarray, box: FaceBox) -> np.ndarray | None:
     """Mean R, G, B over the central part of the box: the plain baseline without skin regions."""
     x0, y0 = int(box.x + 0.1 * box.w), int(box.y + 0.1 * box.h)
-    patch = _patch(image, (x0, y0, int(0.8 * box.w), int(0.8 * box.h)))
+    patch, _ = _patch(image, (x0, y0, int(0.8 * box.w), int(0.8 * box.h)))
     if patch.size == 0:
         return None
     b, g, r, _ = cv2.mean(patch)
