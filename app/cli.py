@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from types import ModuleType
 
 from rppg.errors import ConfigError, RppgError
@@ -50,16 +50,40 @@ def command_module(name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the help already says its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        switch = isinstance(action, argparse.BooleanOptionalAction)
+        if "default" in text or not action.option_strings or default in (None, argparse.SUPPRESS) \
+                or (default is False and not switch):
+            return text
+        if switch:
+            shown = action.option_strings[0] if default else action.option_strings[-1]
+        else:
+            shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})"
+
+
+def package_version() -> str:
+    """The installed distribution's version (what ``pip`` installed), or 'unknown' from a bare checkout."""
+    try:
+        return version("rppg")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rppg",
         description="Contactless heart-rate monitor: a camera sees a face, the program reports the pulse.",
         epilog="Run 'rppg COMMAND --help' for the options of each command.",
     )
+    parser.add_argument("--version", action="version", version=f"rppg {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
         if name == command:
             command_module(name).add_arguments(p)
     return parser
