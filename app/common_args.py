@@ -83,9 +83,16 @@ def check_method_arguments(args: argparse.Namespace) -> None:
 
 
 def check_source_argument(spec: str) -> None:
-    """A file or folder source must exist; cameras and 'demo' are checked when opened."""
+    """A file or folder must exist, and so must a camera at start-up: "not found" is a one-line error
+    here, while a camera that disappears later is "lost" and retried by the live engine."""
     spec = str(spec).strip()
-    if spec == "demo" or spec.isdigit():
+    if spec == "demo":
+        return
+    if spec.isdigit():
+        from rppg.sources.webcam import missing_camera_message
+
+        if message := missing_camera_message(int(spec)):
+            raise ConfigError(message)
         return
     if not Path(spec).expanduser().exists():
         raise ConfigError(f"source not found: {spec!r} (expected a camera index, a video file, an image "

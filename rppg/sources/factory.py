@@ -8,7 +8,8 @@ from rppg.errors import SourceError
 from rppg.sources.base import FrameSource
 from rppg.sources.demo import DemoSource
 from rppg.sources.folder import ImageFolderSource
-from rppg.sources.video import VideoFileSource, WebcamSource
+from rppg.sources.video import VideoFileSource
+from rppg.sources.webcam import WebcamSource
 
 
 def open_source(spec: str, realtime: bool = False) -> FrameSource:
