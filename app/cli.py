@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "export": ("app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
     "bench": ("app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
     "synth": ("app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
+    "attach-pulse": ("app.attach_command", "attach a contact sensor's pulse CSV to a recording as its reference"),
 }
 
 
