@@ -34,6 +34,19 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
 }
 
 
+#: Optional packages -> the extra that installs them, for a one-line hint instead of a traceback.
+EXTRA_OF: dict[str, str] = {"torch": "train", "onnx": "train", "PyQt6": "gui", "pyqtgraph": "gui",
+                            "matplotlib": "plots"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The hint for a missing optional package, or None when the import error is something else."""
+    top = (exc.name or "").split(".")[0]
+    if top not in EXTRA_OF:
+        return None
+    return f"this needs {top}, which is not installed: pip install 'rppg[{EXTRA_OF[top]}]'"
+
+
 def _quiet_native_logs() -> None:
     """mediapipe's native code logs INFO lines to stderr; keep the terminal for our output."""
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -104,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(command_module(args.command).run(args) or 0)
     except RppgError as exc:
         print(f"rppg: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        print(f"rppg: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

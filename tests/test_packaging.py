@@ -93,3 +93,14 @@ def test_base_install_has_no_torch_qt_or_matplotlib_and_monitors_the_demo_on_onn
                                  text=True, cwd=tmp_path, env=_clean_env(), timeout=600)
     assert asked_torch.returncode == 2
     assert asked_torch.stderr.strip().splitlines()[-1].startswith("rppg: error: --backend torch needs PyTorch")
+
+
+@pytest.mark.slow
+def test_base_install_names_the_extra_for_what_it_lacks(base_venv, tmp_path):
+    rppg = str(base_venv / "bin" / "rppg")
+    for args, extra in ((["export", "--method", "student", "--onnx", "x.onnx"], "rppg[train]"),
+                        (["gui", "--source", "demo"], "rppg[gui]")):
+        run = subprocess.run([rppg, *args], capture_output=True, text=True, cwd=tmp_path, env=_clean_env(),
+                             timeout=600)
+        lines = run.stderr.strip().splitlines()
+        assert run.returncode == 2 and len(lines) == 1 and extra in lines[0], run.stderr

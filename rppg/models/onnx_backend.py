@@ -10,13 +10,14 @@ Running needs only ``onnxruntime``; exporting needs ``torch`` and ``onnx`` (the
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rppg.errors import WeightsError
+from rppg.errors import ConfigError, WeightsError
 from rppg.models.estimator import TIME_MULTIPLE, Estimator
 from rppg.models.weights_io import expected_metadata, input_metadata
 
@@ -26,6 +27,8 @@ OPSET = 17
 #: TensorRT and CUDA come with ``onnxruntime-gpu`` (e.g. JetPack's wheel); the CPU is always there.
 PREFERRED_PROVIDERS: tuple[str, ...] = ("TensorrtExecutionProvider", "CUDAExecutionProvider",
                                         "CPUExecutionProvider")
+#: Comma-separated provider names that replace the preference list (e.g. "CUDAExecutionProvider,CPUExecutionProvider").
+PROVIDERS_ENV = "RPPG_ONNX_PROVIDERS"
 
 
 def export_onnx(model: Any, path: str | Path, metadata: dict[str, str] | None = None,
@@ -55,12 +58,31 @@ def export_onnx(model: Any, path: str | Path, metadata: dict[str, str] | None = 
     return path
 
 
-def available_providers(preferred: tuple[str, ...] = PREFERRED_PROVIDERS) -> list[str]:
-    """The preferred execution providers this onnxruntime build offers, best first (CPU at least)."""
+def available_providers(preferred: tuple[str, ...] | None = None) -> list[str]:
+    """The preferred execution providers this onnxruntime build offers, best first (CPU at least).
+
+    ``RPPG_ONNX_PROVIDERS`` replaces the preference list; naming only providers this build
+    lacks is an error rather than a silent CPU run.
+    """
     import onnxruntime as ort
 
     have = set(ort.get_available_providers())
-    return [p for p in preferred if p in have] or ["CPUExecutionProvider"]
+    asked = os.environ.get(PROVIDERS_ENV, "").strip()
+    if preferred is None and asked:
+        preferred = tuple(p.strip() for p in asked.split(",") if p.strip())
+        if not have & set(preferred):
+            raise ConfigError(f"{PROVIDERS_ENV}={asked}: this onnxruntime has only {', '.join(sorted(have))}")
+    chosen = [p for p in (preferred or PREFERRED_PROVIDERS) if p in have]
+    return chosen or ["CPUExecutionProvider"]
+
+
+def provider_options(provider: str) -> dict[str, str]:
+    """TensorRT builds an engine on first use (minutes on a small board): cache it across starts."""
+    if provider != "TensorrtExecutionProvider":
+        return {}
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rppg" / "tensorrt"
+    cache.mkdir(parents=True, exist_ok=True)
+    return {"trt_engine_cache_enable": "True", "trt_engine_cache_path": str(cache)}
 
 
 class OnnxEstimator(Estimator):
@@ -74,8 +96,10 @@ class OnnxEstimator(Estimator):
             raise WeightsError(f"ONNX file not found: {path} (make it with `rppg export`)")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # provider fallbacks are expected on boards without a GPU
+        providers = providers or available_providers()
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers or available_providers())
+            self.session = ort.InferenceSession(str(path), options, providers=providers,
+                                                provider_options=[provider_options(p) for p in providers])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise WeightsError(f"{path} is not a loadable ONNX model ({str(exc).splitlines()[0]})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
