@@ -24,10 +24,19 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop} | extra
 
 
+def _folder(package: str, package_dir: dict[str, str]) -> str:
+    """Where setuptools takes ``package`` from: the longest mapped prefix, else its own path."""
+    parts = package.split(".")
+    for i in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in package_dir:
+            return "/".join([package_dir[prefix], *parts[i:]])
+    return "/".join(parts)
+
+
 def test_every_source_package_is_listed_for_the_wheel():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    listed = set(config["packages"])
-    dirs = {config["package-dir"].get(name, name.replace(".", "/")) for name in listed}
+    dirs = {_folder(name, config["package-dir"]) for name in config["packages"]}
     for top in ("rppg", "app", "training"):
         for init in (ROOT / top).rglob("__init__.py"):
             folder = init.parent.relative_to(ROOT).as_posix()
