@@ -75,7 +75,7 @@ def test_bad_sources_raise_one_clear_error(tmp_path, make, message):
 
 
 def test_camera_that_cannot_be_opened():
-    with pytest.raises(SourceError, match="cannot open camera 97"):
+    with pytest.raises(SourceError, match="camera 97 (not found|cannot)|cannot open camera 97"):
         open_source("97")
 
 

@@ -228,7 +228,7 @@ class DaemonServer:
         self.sock = bind_socket(*address)
         self.server_address = self.sock.getsockname()[:2]
         self.hub = StreamHub(limits.max_streams)
-        self._unsubscribe = engine.subscribe(self.hub.publish)
+        self._subscription = engine.subscribe(self.hub.publish)
         self.engine = engine
         protocol = type("DaemonH11Protocol", (GuardedH11Protocol,), {"header_timeout_s": limits.header_timeout_s})
         config = uvicorn.Config(create_app(engine, method, token, hosts, self.hub, limits), http=protocol,
@@ -251,7 +251,7 @@ class DaemonServer:
 
     def close(self, timeout: float = 3.0) -> None:
         """End open streams, stop accepting, wait for the loop to finish (bounded)."""
-        self.engine.unsubscribe(self._unsubscribe)
+        self.engine.unsubscribe(self._subscription)
         self.hub.close()
         self._server.should_exit = True
         self._thread.join(timeout)
