@@ -47,8 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rotated log files to keep with --log-max-mb")
     parser.add_argument("--loop", action="store_true",
                         help="start a video file over when it ends (demos, soak tests)")
-    parser.add_argument("--queue-size", type=int, default=64,
-                        help="frames buffered between capture and processing (oldest dropped when full)")
+    parser.add_argument("--queue-size", type=int, default=8,
+                        help="frames buffered between capture and processing, oldest dropped when full (each "
+                             "640x480 frame holds 0.9 MB: a small queue keeps a board's memory low)")
 
 
 def _check(args: argparse.Namespace) -> str | None:

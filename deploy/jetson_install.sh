@@ -63,9 +63,6 @@ elif [ -n "${ORT_INDEX:-}" ] && $pip install -q --index-url "$ORT_INDEX" onnxrun
 else
   $pip install -q onnxruntime
 fi
-# mediapipe declares matplotlib for its drawing helpers; the daemon never imports it.
-$pip uninstall -y -q matplotlib || true
-
 echo "installed: $("$prefix/venv/bin/rppg" --version)"
 "$prefix/venv/bin/python" -c 'from rppg.models.onnx_backend import available_providers; print("ONNX Runtime providers:", ", ".join(available_providers()))'
 "$prefix/venv/bin/rppg" monitor --source demo --duration 12 | tail -n 1

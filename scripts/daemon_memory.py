@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Resident memory and start-up time of the headless daemon, from the wheel without extras.
 
-Builds the wheel, installs it with its base dependencies only (no torch, Qt or
-matplotlib) into a fresh venv outside the checkout, runs ``rppg daemon`` on the
+Builds the wheel, installs it with its base dependencies only (no torch, no Qt;
+mediapipe brings matplotlib, which it imports) into a fresh venv outside the checkout, runs ``rppg daemon`` on the
 real clip (looping at its own frame rate, the student network on ONNX Runtime),
 and samples ``/health``. For comparison it runs the same daemon from the
 checkout's own environment (with PyTorch: the torch backend). Writes JSON.
@@ -46,9 +46,14 @@ def base_venv(path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "-q", *map(str, wheels.glob("rppg-*.whl"))], check=True,
                    env=clean_env())
-    # mediapipe declares matplotlib (its drawing helpers); nothing here imports it
-    subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "matplotlib"], check=True, env=clean_env())
     return path
+
+
+def face_detector(python: Path) -> str:
+    """The detector the pipeline will use (mediapipe, or Haar when mediapipe cannot be imported)."""
+    code = "from rppg.face.detectors import make_detector; print(make_detector().name)"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, env=clean_env(), cwd="/")
+    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else "error: " + out.stderr[-200:]
 
 
 def installed(python: Path, names: tuple[str, ...]) -> list[str]:
@@ -114,10 +119,12 @@ def main() -> int:
     venv = base_venv(args.venv)
     extras = ("torch", "PyQt6", "pyqtgraph", "matplotlib", "onnx")
     runs = {"base_install_onnx": {"installed_extras": installed(venv / "bin" / "python", extras),
+                                  "face_detector": face_detector(venv / "bin" / "python"),
                                   **measure(venv / "bin" / "rppg", args.seconds, args.method)}}
     here = Path(sys.executable).parent / "rppg"
     if here.exists() and "torch" in installed(Path(sys.executable), ("torch",)):
         runs["full_install_torch"] = {"installed_extras": installed(Path(sys.executable), extras),
+                                      "face_detector": face_detector(Path(sys.executable)),
                                       **measure(here, args.seconds, args.method)}
     report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                           "load_average_1min_at_end": round(os.getloadavg()[0], 1)},

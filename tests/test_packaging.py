@@ -1,4 +1,8 @@
-"""The project as pip installs it: a wheel, away from the source tree, without PyTorch, Qt or matplotlib."""
+"""The project as pip installs it: a wheel, away from the source tree, without PyTorch or Qt.
+
+mediapipe depends on matplotlib and imports it, so the base install has it; rppg's own
+code never imports it (checked below on the checkout).
+"""
 
 from __future__ import annotations
 
@@ -64,8 +68,6 @@ def base_venv(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     subprocess.run([*pip, str(wheel)], check=True, timeout=1800, env=_clean_env())
-    # mediapipe declares matplotlib for its drawing helpers; the program never imports it, so it goes too
-    subprocess.run([*pip[:-2], "uninstall", "-y", "-q", "matplotlib"], check=True, timeout=300, env=_clean_env())
     return venv
 
 
@@ -81,12 +83,12 @@ def test_wheel_ships_weights_and_detector_and_no_generic_top_level_names(base_ve
 
 
 @pytest.mark.slow
-def test_base_install_has_no_torch_qt_or_matplotlib_and_monitors_the_demo_on_onnx(base_venv, tmp_path):
+def test_base_install_has_no_torch_or_qt_and_monitors_the_demo_on_onnx(base_venv, tmp_path):
     python = str(base_venv / "bin" / "python")
-    probe = ("import importlib.util as u; "
-             "print([m for m in ('torch', 'PyQt6', 'pyqtgraph', 'matplotlib', 'onnx') if u.find_spec(m)])")
+    probe = ("import importlib.util as u; from rppg.face.detectors import make_detector; "
+             "print([m for m in ('torch', 'PyQt6', 'pyqtgraph', 'onnx') if u.find_spec(m)], make_detector().name)")
     out = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
-    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[] mediapipe", out.stdout + out.stderr
     rppg = str(base_venv / "bin" / "rppg")
     version = subprocess.run([rppg, "--version"], capture_output=True, text=True, cwd=tmp_path, env=_clean_env())
     assert version.stdout.startswith("rppg ")
