@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", default=None, metavar="PATH",
                         help=f"require 'Authorization: Bearer TOKEN', TOKEN being this file's first line "
                              f"(default: the {TOKEN_ENV} environment variable; no token when unset)")
+    parser.add_argument("--token", default=None, help=argparse.SUPPRESS)  # refused with a pointer, see _check
     parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                         help="also answer requests whose Host header names NAME (repeatable; the default is "
                              "loopback names and the --host address; '*' turns the check off)")
@@ -55,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> str | None:
     """Validate everything cheap before the engine loads; returns the token."""
+    if args.token is not None:
+        raise ConfigError(f"--token is not accepted: the process list shows arguments to every user; put the "
+                          f"token in a file for --token-file, or in the {TOKEN_ENV} environment variable")
     check_live_arguments(args)
     token = load_token(args.token_file)
     if not is_loopback(args.host) and not token:

@@ -116,7 +116,7 @@ def test_health_answers_with_engine_numbers(fast_daemon):
 
 
 def test_reading_has_the_documented_format(fast_daemon):
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # the first 10 s window, read as fast as a loaded machine allows
     while (reply := fast_daemon.get("/reading"))[0] == 503 and time.monotonic() < deadline:
         time.sleep(0.2)
     status, reading = reply
@@ -204,7 +204,7 @@ def test_token_file_and_no_token_option(tmp_path):
         assert daemon.stop() == 0
     result = subprocess.run([sys.executable, "-m", "app.cli", "daemon", "--token", "on-the-command-line"],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "--token" in result.stderr
+    assert result.returncode == 2 and "--token is not accepted" in result.stderr and "RPPG_TOKEN" in result.stderr
 
 
 def test_non_loopback_without_token_is_refused():
