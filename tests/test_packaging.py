@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -61,8 +62,14 @@ def base_venv(tmp_path_factory) -> Path:
     """A fresh venv outside the checkout with the wheel and its base dependencies (no extras)."""
     root = tmp_path_factory.mktemp("base_install")
     wheels = root / "wheels"
+    source = root / "source"  # the tracked files only: a stale build/ folder must not leak into the wheel
+    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    for name in tracked.splitlines():
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(wheels), str(ROOT)], check=True, timeout=900, env=_clean_env())
+                    str(wheels), str(source)], check=True, timeout=900, env=_clean_env())
     (wheel,) = wheels.glob("rppg-*.whl")
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
