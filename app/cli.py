@@ -22,15 +22,15 @@ ENTRY_POINT_GROUP = "rppg.commands"
 #: package through the ``rppg.commands`` entry-point group (``train`` comes from ``training``,
 #: which the front ends must not import).
 COMMANDS: dict[str, tuple[str | None, str]] = {
-    "monitor": ("app.monitor_command", "read a source headlessly and print one JSON line per reading"),
-    "gui": ("app.gui_command", "desktop window: live video, pulse waveform, BPM, trend, recording"),
-    "daemon": ("app.daemon_command", "headless service: HTTP /health, /reading, /stream (SSE), JSON-lines log"),
-    "evaluate": ("app.evaluate_command", "accuracy over a dataset with reference pulse (MAE, RMSE, r, plots)"),
+    "monitor": ("rppg_app.monitor_command", "read a source headlessly and print one JSON line per reading"),
+    "gui": ("rppg_app.gui_command", "desktop window: live video, pulse waveform, BPM, trend, recording"),
+    "daemon": ("rppg_app.daemon_command", "headless service: HTTP /health, /reading, /stream (SSE), JSON-lines log"),
+    "evaluate": ("rppg_app.evaluate_command", "accuracy over a dataset with reference pulse (MAE, RMSE, r, plots)"),
     "train": (None, "train the teacher, or distil the student from it (synthetic data or a real dataset)"),
-    "export": ("app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
-    "bench": ("app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
-    "synth": ("app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
-    "attach-pulse": ("app.attach_command", "attach a contact sensor's pulse CSV to a recording as its reference"),
+    "export": ("rppg_app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
+    "bench": ("rppg_app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
+    "synth": ("rppg_app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
+    "attach-pulse": ("rppg_app.attach_command", "attach a contact sensor's pulse CSV to a recording as its reference"),
 }
 
 

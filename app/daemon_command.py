@@ -17,11 +17,11 @@ import sys
 import threading
 import time
 
-from app.common_args import add_live_arguments, check_live_arguments
-from app.daemon.auth import TOKEN_ENV, allowed_hosts, is_loopback, load_token
-from app.daemon.limits import ServerLimits
 from rppg.containers import Reading
 from rppg.errors import ConfigError
+from rppg_app.common_args import add_live_arguments, check_live_arguments
+from rppg_app.daemon.auth import TOKEN_ENV, allowed_hosts, is_loopback, load_token
+from rppg_app.daemon.limits import ServerLimits
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,9 +83,9 @@ def _log_record(reading: Reading) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM/SIGINT; ends the process itself (exit code 0) once everything is closed."""
     token = _check(args)
-    from app.daemon.log_writer import JsonLinesLog
-    from app.daemon.server import DaemonServer
     from rppg.stream import Engine
+    from rppg_app.daemon.log_writer import JsonLinesLog
+    from rppg_app.daemon.server import DaemonServer
 
     logging.basicConfig(level=logging.INFO, format="rppg daemon: %(message)s")  # camera lost / back
     stop = threading.Event()

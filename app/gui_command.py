@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.common_args import add_live_arguments, check_live_arguments
+from rppg_app.common_args import add_live_arguments, check_live_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_live_arguments(args)
-    from app.gui.application import run_window
-    from app.gui.window import EngineSettings
+    from rppg_app.gui.application import run_window
+    from rppg_app.gui.window import EngineSettings
 
     settings = EngineSettings(source=args.source, method=args.method, weights=args.weights,
                               backend=args.backend, band=tuple(args.band), fallback=args.fallback,

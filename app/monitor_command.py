@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from app.common_args import add_live_arguments, check_live_arguments
+from rppg_app.common_args import add_live_arguments, check_live_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser, main
+from rppg_app.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("cv2", "mediapipe", "torch", "onnxruntime", "scipy")
 
 
 def _rppg(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, "-m", "rppg_app.cli", *args], capture_output=True, text=True, timeout=300,
                           cwd=ROOT)
 
 
@@ -51,7 +51,7 @@ def test_bad_arguments_get_one_line(args, words):
 
 
 def test_a_missing_file_is_reported_before_any_heavy_import():
-    code = ("import sys; from app.cli import main; rc = main(['monitor', '--source', 'missing.mp4']); "
+    code = ("import sys; from rppg_app.cli import main; rc = main(['monitor', '--source', 'missing.mp4']); "
             f"print(rc, [m for m in {HEAVY!r} if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.stdout.strip() == "2 []", result.stdout + result.stderr

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from app.daemon.auth import allowed_hosts, authorized, host_allowed, host_name, load_token, presented_token
-from app.daemon.log_writer import JsonLinesLog
 from rppg.errors import ConfigError
+from rppg_app.daemon.auth import allowed_hosts, authorized, host_allowed, host_name, load_token, presented_token
+from rppg_app.daemon.log_writer import JsonLinesLog
 from tests.conftest import REAL_VIDEO
 
 STARTUP_S = 120  # a loaded machine needs long to import mediapipe and open the clip
@@ -25,7 +25,7 @@ class Daemon:
     """``rppg daemon`` in a subprocess; the port comes from its start-up line (it listens on port 0)."""
 
     def __init__(self, *args: str, env: dict | None = None) -> None:
-        cmd = [sys.executable, "-m", "app.cli", "daemon", "--source", str(REAL_VIDEO), "--method", "pos",
+        cmd = [sys.executable, "-m", "rppg_app.cli", "daemon", "--source", str(REAL_VIDEO), "--method", "pos",
                "--port", "0", *args]
         environ = {k: v for k, v in os.environ.items() if k != "RPPG_TOKEN"} | (env or {})
         self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environ)
@@ -202,14 +202,14 @@ def test_token_file_and_no_token_option(tmp_path):
         assert daemon.get("/health", {"Authorization": "Bearer from-a-file"})[0] == 200
     finally:
         assert daemon.stop() == 0
-    result = subprocess.run([sys.executable, "-m", "app.cli", "daemon", "--token", "on-the-command-line"],
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "daemon", "--token", "on-the-command-line"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--token is not accepted" in result.stderr and "RPPG_TOKEN" in result.stderr
 
 
 def test_non_loopback_without_token_is_refused():
     env = {k: v for k, v in os.environ.items() if k != "RPPG_TOKEN"}
-    result = subprocess.run([sys.executable, "-m", "app.cli", "daemon", "--source", str(REAL_VIDEO),
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "daemon", "--source", str(REAL_VIDEO),
                              "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

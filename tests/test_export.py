@@ -77,7 +77,7 @@ def test_bad_onnx_files_are_weights_errors(student_files, tmp_path):
 
 
 def rppg(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rppg_app.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
 

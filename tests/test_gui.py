@@ -40,7 +40,8 @@ def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_pa
     shot = tmp_path / "gui.png"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
     env["DISPLAY"] = xvfb_display
-    result = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--source", str(REAL_VIDEO), "--method", "pos",
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "gui", "--source", str(REAL_VIDEO),
+                             "--method", "pos",
                              "--duration", "12", "--screenshot", str(shot), "--record-dir", str(tmp_path)],
                             env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -59,7 +60,7 @@ def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_pa
 @pytest.fixture(scope="module")
 def qt_app():
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from app.gui.application import make_application
+    from rppg_app.gui.application import make_application
 
     app = make_application()
     yield app
@@ -67,7 +68,7 @@ def qt_app():
 
 
 def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):
-    from app.gui.readout import NO_READING, BpmReadout
+    from rppg_app.gui.readout import NO_READING, BpmReadout
 
     readout = BpmReadout()
     assert readout.value.text() == NO_READING
@@ -83,7 +84,7 @@ def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):
 
 
 def test_plots_take_readings_with_gaps(qt_app):
-    from app.gui.plots import TrendPlot, WaveformPlot
+    from rppg_app.gui.plots import TrendPlot, WaveformPlot
 
     trend, wave = TrendPlot(), WaveformPlot()
     t = np.arange(300) / 30.0
@@ -98,7 +99,7 @@ def test_plots_take_readings_with_gaps(qt_app):
 
 
 def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app, tmp_path):
-    from app.gui.window import EngineSettings, MainWindow
+    from rppg_app.gui.window import EngineSettings, MainWindow
 
     settings = EngineSettings(source=str(REAL_VIDEO), method="pos")
     window = MainWindow(settings.build(), settings, tmp_path)

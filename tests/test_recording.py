@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from app.cli import main
 from rppg.containers import Frame
 from rppg.datasets import load_dataset
 from rppg.errors import RppgError
 from rppg.recording_writer import VIDEO_NAME, RecordingWriter, attach_reference
 from rppg.sources.video import VideoFileSource
+from rppg_app.cli import main
 from tests.conftest import REAL_CLIP_DIR, REAL_HR_BPM, REAL_VIDEO
 
 

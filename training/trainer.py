@@ -31,9 +31,9 @@ from rppg.models.preprocess import integrate
 from rppg.models.registry import build
 from rppg.models.weights_io import load_weights, save_weights
 from rppg.signal.hr import estimate_hr
-from training.data import GENERATOR, WindowDataset, load_banks, val_windows
-from training.distill import Distiller, HintAdapters, StudentWithAdapters
-from training.losses import reference_loss
+from rppg_training.data import GENERATOR, WindowDataset, load_banks, val_windows
+from rppg_training.distill import Distiller, HintAdapters, StudentWithAdapters
+from rppg_training.losses import reference_loss
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.safetensors"

@@ -33,12 +33,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from app.daemon.auth import authorized, host_allowed
-from app.daemon.hub import CLOSED, StreamHub
-from app.daemon.limits import ServerLimits
-from app.daemon.metrics import CONTENT_TYPE, render_metrics
 from rppg.stream import Engine
 from rppg.stream_stats import resident_memory_mb
+from rppg_app.daemon.auth import authorized, host_allowed
+from rppg_app.daemon.hub import CLOSED, StreamHub
+from rppg_app.daemon.limits import ServerLimits
+from rppg_app.daemon.metrics import CONTENT_TYPE, render_metrics
 
 ENDPOINTS = ("/health", "/reading", "/stream", "/metrics")
 DEFAULT_LIMITS = ServerLimits()

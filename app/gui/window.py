@@ -16,15 +16,15 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QGridLayout, QMainWindow, QWidget
 
-from app.gui.controls import Controls
-from app.gui.plots import TrendPlot, WaveformPlot
-from app.gui.readout import BpmReadout
-from app.gui.video_view import VideoView
 from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, WINDOW_SECONDS
 from rppg.containers import Reading
 from rppg.errors import RppgError
 from rppg.stream import LOST, Engine
 from rppg.stream_recorder import SessionRecorder
+from rppg_app.gui.controls import Controls
+from rppg_app.gui.plots import TrendPlot, WaveformPlot
+from rppg_app.gui.readout import BpmReadout
+from rppg_app.gui.video_view import VideoView
 
 _FRAME_MS = 33
 _STATUS_MS = 500
