@@ -11,7 +11,7 @@ import argparse
 import importlib
 import os
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from types import ModuleType
 
 from rppg.errors import ConfigError, RppgError
@@ -22,15 +22,29 @@ ENTRY_POINT_GROUP = "rppg.commands"
 #: package through the ``rppg.commands`` entry-point group (``train`` comes from ``training``,
 #: which the front ends must not import).
 COMMANDS: dict[str, tuple[str | None, str]] = {
-    "monitor": ("app.monitor_command", "read a source headlessly and print one JSON line per reading"),
-    "gui": ("app.gui_command", "desktop window: live video, pulse waveform, BPM, trend, recording"),
-    "daemon": ("app.daemon_command", "headless service: HTTP /health, /reading, /stream (SSE), JSON-lines log"),
-    "evaluate": ("app.evaluate_command", "accuracy over a dataset with reference pulse (MAE, RMSE, r, plots)"),
+    "monitor": ("rppg_app.monitor_command", "read a source headlessly and print one JSON line per reading"),
+    "gui": ("rppg_app.gui_command", "desktop window: live video, pulse waveform, BPM, trend, recording"),
+    "daemon": ("rppg_app.daemon_command", "headless service: HTTP /health, /reading, /stream (SSE), JSON-lines log"),
+    "evaluate": ("rppg_app.evaluate_command", "accuracy over a dataset with reference pulse (MAE, RMSE, r, plots)"),
     "train": (None, "train the teacher, or distil the student from it (synthetic data or a real dataset)"),
-    "export": ("app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
-    "bench": ("app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
-    "synth": ("app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
+    "export": ("rppg_app.export_command", "export a network to ONNX for ONNX Runtime / TensorRT"),
+    "bench": ("rppg_app.bench_command", "measure parameters, FLOPs, latency and pipeline speed"),
+    "synth": ("rppg_app.synth_command", "write synthetic face videos with a known pulse (UBFC layout)"),
+    "attach-pulse": ("rppg_app.attach_command", "attach a contact sensor's pulse CSV to a recording as its reference"),
 }
+
+
+#: Optional packages -> the extra that installs them, for a one-line hint instead of a traceback.
+EXTRA_OF: dict[str, str] = {"torch": "train", "onnx": "train", "PyQt6": "gui", "pyqtgraph": "gui",
+                            "matplotlib": "plots"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The hint for a missing optional package, or None when the import error is something else."""
+    top = (exc.name or "").split(".")[0]
+    if top not in EXTRA_OF:
+        return None
+    return f"this needs {top}, which is not installed: pip install 'rppg[{EXTRA_OF[top]}]'"
 
 
 def _quiet_native_logs() -> None:
@@ -50,16 +64,40 @@ def command_module(name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
+class DefaultsHelpFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the help already says its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        switch = isinstance(action, argparse.BooleanOptionalAction)
+        if "default" in text or not action.option_strings or default in (None, argparse.SUPPRESS) \
+                or (default is False and not switch):
+            return text
+        if switch:
+            shown = action.option_strings[0] if default else action.option_strings[-1]
+        else:
+            shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+        return f"{text} (default: {shown})"
+
+
+def package_version() -> str:
+    """The installed distribution's version (what ``pip`` installed), or 'unknown' from a bare checkout."""
+    try:
+        return version("rppg")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rppg",
         description="Contactless heart-rate monitor: a camera sees a face, the program reports the pulse.",
         epilog="Run 'rppg COMMAND --help' for the options of each command.",
     )
+    parser.add_argument("--version", action="version", version=f"rppg {package_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=DefaultsHelpFormatter)
         if name == command:
             command_module(name).add_arguments(p)
     return parser
@@ -79,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(command_module(args.command).run(args) or 0)
     except RppgError as exc:
         print(f"rppg: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        print(f"rppg: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -22,11 +22,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from app.common_args import add_method_arguments, add_tracking_arguments
 from rppg.constants import QUALITY_GATE_DB, STEP_SECONDS, WINDOW_SECONDS
 from rppg.datasets import FORMATS, load_dataset
 from rppg.errors import ConfigError, RppgError
 from rppg.evaluation import evaluate_clips
+from rppg_app.common_args import add_method_arguments, add_tracking_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(report))
     print(f"report: {out}")
     if args.plots:
-        from app.plots import write_plots  # matplotlib only when asked for
+        from rppg_app.plots import write_plots  # matplotlib only when asked for
 
         written = write_plots(report, args.plots)
         print(f"plots: {len(written)} PNG files in {args.plots}")

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 
-from app.common_args import add_method_arguments, add_source_argument
-from rppg.errors import ConfigError
+from rppg_app.common_args import add_live_arguments, check_live_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_source_argument(parser)
-    add_method_arguments(parser)
+    add_live_arguments(parser, realtime=True)
     parser.add_argument("--duration", type=float, default=None,
                         help="quit after this many seconds (wall time; a file plays in real time)")
     parser.add_argument("--screenshot", default=None, metavar="PNG",
@@ -26,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.duration is not None and args.duration <= 0:
-        raise ConfigError("--duration must be positive")
-    from app.gui.application import run_window
-    from app.gui.window import EngineSettings
+    check_live_arguments(args)
+    from rppg_app.gui.application import run_window
+    from rppg_app.gui.window import EngineSettings
 
     settings = EngineSettings(source=args.source, method=args.method, weights=args.weights,
                               backend=args.backend, band=tuple(args.band), fallback=args.fallback,
-                              loop=args.loop)
+                              loop=args.loop, detector=args.detector, roi=args.roi, window_s=args.window,
+                              realtime=args.realtime)
     return run_window(settings, args.record_dir, args.duration, args.screenshot)

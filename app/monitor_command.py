@@ -6,23 +6,20 @@ import argparse
 import json
 import sys
 
-from app.common_args import add_method_arguments, add_source_argument, add_tracking_arguments
-from rppg.pipeline import Pipeline
-from rppg.sources import open_source
+from rppg_app.common_args import add_live_arguments, check_live_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_source_argument(parser)
-    add_method_arguments(parser)
-    add_tracking_arguments(parser)
+    add_live_arguments(parser, realtime=False)
     parser.add_argument("--duration", type=float, default=None,
                         help="stop after this many seconds of input (default: until the source ends)")
-    parser.add_argument("--realtime", action="store_true",
-                        help="play files at their own frame rate instead of as fast as possible")
-    parser.add_argument("--window", type=float, default=10.0, help="analysis window in seconds")
 
 
 def run(args: argparse.Namespace) -> int:
+    check_live_arguments(args)
+    from rppg.pipeline import Pipeline  # heavy (OpenCV, mediapipe, the network): after the checks
+    from rppg.sources import open_source
+
     pipeline = Pipeline(args.method, args.weights, args.backend, band=tuple(args.band), window_s=args.window,
                         detector=args.detector, roi=args.roi, fallback=args.fallback)
     printed = 0

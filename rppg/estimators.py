@@ -33,13 +33,20 @@ class Estimator:
         return np.asarray(self.run(samples), np.float64)
 
 
-def make_estimator(method: str, weights: str | None = None, backend: str = "torch") -> Estimator:
-    """The estimator for ``method``; networks load their weights here, once."""
+def make_estimator(method: str, weights: str | None = None, backend: str | None = None) -> Estimator:
+    """The estimator for ``method``; networks load their weights here, once.
+
+    ``backend`` None runs networks on PyTorch when it is installed, else on ONNX Runtime.
+    Classical methods have no weights: passing some is an error, not silently ignored.
+    """
     if method in CLASSICAL_METHODS:
+        if weights:
+            raise ConfigError(f"--weights is for the networks ({', '.join(NETWORK_METHODS)}); "
+                              f"{method} has no weights")
         fn = CLASSICAL_METHODS[method]
         return Estimator(method, "rgb", lambda rgb: fn(rgb, MODEL_FPS))
     if method in NETWORK_METHODS:
-        from rppg.models import load_estimator  # torch is imported only when a network is asked for
+        from rppg.models import load_estimator  # the networks' code loads only when one is asked for
 
         net = load_estimator(method, weights=weights, backend=backend)
         return Estimator(method, "crop", net, int(getattr(net, "n_params", 0)))

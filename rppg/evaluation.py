@@ -138,7 +138,7 @@ def evaluate_clips(clips: Iterable[Clip], pipeline: Any,
                    band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM), progress: bool = True,
                    method: str | None = None, dataset_format: str | None = None) -> dict[str, Any]:
     """The evaluation report: ``{"summary": {...}, "clips": [...]}`` (schema in the module docs of
-    ``app.evaluate_command``). The pipeline is built once (networks load once) and reset per
+    ``rppg_app.evaluate_command``). The pipeline is built once (networks load once) and reset per
     clip by ``process_clip``; the caller closes it."""
     clips = list(clips)
     entries: list[dict[str, Any]] = []

@@ -161,7 +161,7 @@ def main() -> int:
     log_path = ROOT / "soak/daemon.stderr.log" if args.log is None else Path(args.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_file = open(log_path, "w")  # noqa: SIM115 - the daemon writes to it until the end
-    daemon = subprocess.Popen([sys.executable, "-m", "app.cli", *args.command[1:]], cwd=ROOT,
+    daemon = subprocess.Popen([sys.executable, "-m", "rppg_app.cli", *args.command[1:]], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=log_file)
     stop = threading.Event()
     deadline = time.monotonic() + 600  # a busy machine can take minutes to load the model and detector

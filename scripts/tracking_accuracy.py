@@ -50,7 +50,7 @@ def _synth(root: Path, names: list[str]) -> dict[str, Path]:
             continue
         path = root / name
         if not path.is_dir():
-            subprocess.run([sys.executable, "-m", "app.cli", "synth", str(path), "--subjects", str(subjects),
+            subprocess.run([sys.executable, "-m", "rppg_app.cli", "synth", str(path), "--subjects", str(subjects),
                             "--seed", str(seed), "--duration", str(duration), "--preset", preset],
                            check=True, cwd=ROOT)
         sets[f"synthetic_{name}"] = path

@@ -7,8 +7,8 @@ from pathlib import Path
 import torch.distributed as dist
 from safetensors.torch import save_file
 
-from training.config import load_config
-from training.trainer import RunOptions, Trainer
+from rppg_training.config import load_config
+from rppg_training.trainer import RunOptions, Trainer
 
 out, cache = Path(sys.argv[1]), Path(sys.argv[2])
 cfg = load_config("student_nokd")

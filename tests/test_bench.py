@@ -14,7 +14,7 @@ from rppg.bench import STAGES, receptive_field_frames
 @pytest.mark.slow
 def test_bench_writes_the_documented_json(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run([sys.executable, "-m", "app.cli", "bench", "--runs", "2", "--window", "64",
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "bench", "--runs", "2", "--window", "64",
                              "--methods", "student", "--json", str(out)],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
@@ -36,7 +36,7 @@ def test_bench_writes_the_documented_json(tmp_path):
 
 
 def test_bench_rejects_a_missing_video_before_timing(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "app.cli", "bench", "--video", str(tmp_path / "none.avi")],
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "bench", "--video", str(tmp_path / "none.avi")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "source not found" in result.stderr
     assert "networks:" not in result.stderr

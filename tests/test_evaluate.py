@@ -53,7 +53,7 @@ def test_summary_pools_windows_and_averages_snr():
 
 def rppg(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1]))
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rppg_app.cli", *args], capture_output=True, text=True,
                           env=env, timeout=300)
 
 

@@ -45,7 +45,7 @@ def student_files(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("t", [64, 160, 300])
 def test_onnx_runtime_matches_torch_on_any_window_length(student_files, t):
     torch_est = load_estimator("student", str(student_files))
-    onnx_est = load_estimator("student", str(student_files), backend="onnx")
+    onnx_est = load_estimator("student", str(student_files.with_suffix(".onnx")), backend="onnx")
     x = crops(t)
     a, b = torch_est.predict_diff(x), onnx_est.predict_diff(x)
     assert a.shape == b.shape == (t,)
@@ -61,7 +61,7 @@ def test_teacher_exports_too(tmp_path):
     export_onnx(net, tmp_path / "teacher.onnx")
     x = crops(64, seed=1)
     a = load_estimator("teacher", str(weights)).predict_diff(x)
-    b = load_estimator("teacher", str(weights), backend="onnx").predict_diff(x)
+    b = load_estimator("teacher", str(weights.with_suffix(".onnx")), backend="onnx").predict_diff(x)
     assert np.abs(a - b).max() < 1e-4
 
 
@@ -77,7 +77,7 @@ def test_bad_onnx_files_are_weights_errors(student_files, tmp_path):
 
 
 def rppg(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "rppg_app.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
 

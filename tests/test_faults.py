@@ -227,7 +227,7 @@ class DaemonRun:
         self.port = free_port()
         self.stderr_path = tmp_path / "daemon.stderr"
         with open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "daemon", "--source", source,
+            self.proc = subprocess.Popen([sys.executable, "-m", "rppg_app.cli", "daemon", "--source", source,
                                           "--method", "pos", "--port", str(self.port)],
                                          stdout=subprocess.DEVNULL, stderr=err)
         self.health: list[tuple[float, dict | None]] = []

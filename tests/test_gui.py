@@ -41,7 +41,8 @@ def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_pa
     shot = tmp_path / "gui.png"
     env = {k: v for k, v in os.environ.items() if not k.startswith("QT_")}
     env["DISPLAY"] = xvfb_display
-    result = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--source", str(REAL_VIDEO), "--method", "pos",
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "gui", "--source", str(REAL_VIDEO),
+                             "--method", "pos",
                              "--duration", "12", "--screenshot", str(shot), "--record-dir", str(tmp_path)],
                             env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -60,7 +61,7 @@ def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_pa
 @pytest.fixture(scope="module")
 def qt_app():
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from app.gui.application import make_application
+    from rppg_app.gui.application import make_application
 
     app = make_application()
     yield app
@@ -68,7 +69,7 @@ def qt_app():
 
 
 def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):
-    from app.gui.readout import NO_READING, BpmReadout
+    from rppg_app.gui.readout import NO_READING, BpmReadout
 
     readout = BpmReadout()
     assert readout.value.text() == NO_READING
@@ -84,7 +85,7 @@ def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):
 
 
 def test_plots_take_readings_with_gaps(qt_app):
-    from app.gui.plots import TrendPlot, WaveformPlot
+    from rppg_app.gui.plots import TrendPlot, WaveformPlot
 
     trend, wave = TrendPlot(), WaveformPlot()
     t = np.arange(300) / 30.0
@@ -109,7 +110,7 @@ def settle(app, window, timeout: float = 90.0) -> None:
 
 
 def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app, tmp_path):
-    from app.gui.window import EngineSettings, MainWindow
+    from rppg_app.gui.window import EngineSettings, MainWindow
 
     settings = EngineSettings(source=str(REAL_VIDEO), method="pos")
     window = MainWindow(settings.build(), settings, tmp_path)
@@ -147,7 +148,7 @@ def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app
 
 
 def test_window_says_when_a_source_ends_without_a_face(qt_app, tmp_path):
-    from app.gui.window import EngineSettings, MainWindow
+    from rppg_app.gui.window import EngineSettings, MainWindow
 
     settings = EngineSettings(source=str(PYFEAT / "no_face.mp4"), method="pos")  # 4 s, no one in it
     window = MainWindow(settings.build(), settings, tmp_path)
@@ -163,10 +164,10 @@ def test_window_says_when_a_source_ends_without_a_face(qt_app, tmp_path):
 
 STALL_PROBE = """
 import json, sys, threading, time
-from app.gui.application import make_application
+from rppg_app.gui.application import make_application
 app = make_application()
 from PyQt6.QtCore import QTimer
-from app.gui.window import EngineSettings, MainWindow
+from rppg_app.gui.window import EngineSettings, MainWindow
 
 video, out = sys.argv[1], sys.argv[2]
 settings = EngineSettings(source=video, method="pos")

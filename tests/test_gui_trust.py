@@ -12,7 +12,7 @@ from rppg.face.regions import SkinRect
 @pytest.fixture(scope="module")
 def qt_app():
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from app.gui.application import make_application
+    from rppg_app.gui.application import make_application
 
     app = make_application()
     yield app
@@ -20,7 +20,7 @@ def qt_app():
 
 
 def test_confidence_in_words_around_the_operating_point():
-    from app.gui.readout import confidence_word
+    from rppg_app.gui.readout import confidence_word
 
     assert confidence_word(0.3, threshold=0.5) == "poor"
     assert confidence_word(0.6, threshold=0.5) == "fair"
@@ -31,7 +31,7 @@ def test_confidence_in_words_around_the_operating_point():
 @pytest.mark.parametrize(("reason", "text"), [("warming_up", "warming up"), ("face_too_small", "face too small"),
                                               ("low_quality", "signal too weak"), ("no_face", "no face")])
 def test_the_reason_is_shown_while_there_is_no_reading(qt_app, reason, text):
-    from app.gui.readout import NO_READING, BpmReadout
+    from rppg_app.gui.readout import NO_READING, BpmReadout
 
     readout = BpmReadout()
     readout.show_reading(Reading(t=10.0, bpm=None, quality=-2.0, face=reason != "no_face", reason=reason))
@@ -39,7 +39,7 @@ def test_the_reason_is_shown_while_there_is_no_reading(qt_app, reason, text):
 
 
 def test_a_reading_shows_its_confidence_word(qt_app):
-    from app.gui.readout import BpmReadout, confidence_word
+    from rppg_app.gui.readout import BpmReadout, confidence_word
 
     readout = BpmReadout()
     readout.show_reading(Reading(t=10.0, bpm=71.6, quality=3.0, face=True, confidence=0.99, estimator="student"))
@@ -48,7 +48,7 @@ def test_a_reading_shows_its_confidence_word(qt_app):
 
 
 def test_a_turned_region_is_drawn_turned(qt_app):
-    from app.gui.video_view import VideoView
+    from rppg_app.gui.video_view import VideoView
     from rppg.stream import DisplayFrame
 
     view = VideoView()

@@ -71,7 +71,7 @@ def test_unknown_method_is_a_config_error():
 
 
 def test_monitor_prints_json_lines_for_the_real_clip():
-    result = subprocess.run([sys.executable, "-m", "app.cli", "monitor", "--source", str(REAL_VIDEO),
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "monitor", "--source", str(REAL_VIDEO),
                              "--method", "chrom", "--duration", "14"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
@@ -83,7 +83,7 @@ def test_monitor_prints_json_lines_for_the_real_clip():
 
 
 def test_monitor_on_a_clip_shorter_than_the_window_says_so(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "app.cli", "monitor", "--source", str(REAL_VIDEO),
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "monitor", "--source", str(REAL_VIDEO),
                              "--method", "pos", "--duration", "3"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "before the first 10 s window was full" in result.stderr

@@ -180,7 +180,7 @@ def test_nuisances_switch_on_and_change_the_frames():
 
 
 def test_cli_refuses_a_non_empty_folder_and_writes(tmp_path, capsys):
-    from app.cli import main
+    from rppg_app.cli import main
 
     out = tmp_path / "set"
     assert main(["synth", str(out), "--subjects", "1", "--duration", "1", "--width", "48", "--height", "36"]) == 0

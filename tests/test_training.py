@@ -17,8 +17,8 @@ from rppg.errors import ConfigError, DatasetError
 from rppg.models import load_estimator
 from rppg.models.teacher import TeacherNet
 from rppg.models.weights_io import save_weights
-from training.config import load_config
-from training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
+from rppg_training.config import load_config
+from rppg_training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_DATA = {"seed": 3, "train_clips": 3, "val_clips": 1, "clip_seconds": 10.0}
@@ -107,7 +107,7 @@ def test_label_free_losses_on_real_video_train_the_network(tmp_path, cache):
 
 
 def test_label_free_spectral_losses_reward_one_in_band_line():
-    from training.unsupervised import band_loss, consistency_loss, sparse_loss
+    from rppg_training.unsupervised import band_loss, consistency_loss, sparse_loss
 
     t = torch.arange(240) / 30.0
     pulse = torch.sin(2 * torch.pi * 1.2 * t)[None]
@@ -121,7 +121,7 @@ def test_label_free_spectral_losses_reward_one_in_band_line():
 def test_cached_teacher_targets_are_the_teacher_on_the_clip(tmp_path, cache, teacher_weights):
     """The teacher cache holds the teacher's own output and hint maps, also for flipped windows."""
     from rppg.models.preprocess import preprocess
-    from training.distill import CACHED_HINT_SIDE
+    from rppg_training.distill import CACHED_HINT_SIDE
 
     cfg = tiny("student")
     cfg["distill"]["cache_teacher"] = True
@@ -212,10 +212,10 @@ def test_rppg_train_is_wired_and_rejects_an_empty_dataset_before_any_work(tmp_pa
     import subprocess
     import sys
 
-    help_run = subprocess.run([sys.executable, "-m", "app.cli", "train", "--help"], capture_output=True, text=True)
+    help_run = subprocess.run([sys.executable, "-m", "rppg_app.cli", "train", "--help"], capture_output=True, text=True)
     assert help_run.returncode == 0 and "student_nokd" in help_run.stdout
     (tmp_path / "empty").mkdir()
-    result = subprocess.run([sys.executable, "-m", "app.cli", "train", "teacher", "--data",
+    result = subprocess.run([sys.executable, "-m", "rppg_app.cli", "train", "teacher", "--data",
                              f"ubfc:{tmp_path / 'empty'}", "--out", str(tmp_path / "run")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2

@@ -1,6 +1,6 @@
-"""``python -m training TARGET ...``: the same options as ``rppg train``, for launchers like torchrun.
+"""``python -m rppg_training TARGET ...``: the same options as ``rppg train``, for launchers like torchrun.
 
-Example: ``torchrun --standalone --nproc_per_node=2 -m training teacher --steps 1000``
+Example: ``torchrun --standalone --nproc_per_node=2 -m rppg_training teacher --steps 1000``
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import argparse
 import sys
 
 from rppg.errors import RppgError
-from training.cli_args import add_arguments, run
+from rppg_training.cli_args import add_arguments, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m rppg_training", description=__doc__.splitlines()[0])
     add_arguments(parser)
     try:
         return run(parser.parse_args(argv))

@@ -1,7 +1,7 @@
 """Train the teacher, or distil the student from it (synthetic data or a real dataset).
 
 The command-line options of training, shared by ``rppg train`` (registered as an entry point)
-and ``python -m training`` (for launchers like torchrun). Writes checkpoints, a metrics.jsonl
+and ``python -m rppg_training`` (for launchers like torchrun). Writes checkpoints, a metrics.jsonl
 log and finally TARGET.safetensors with a JSON model card into the run folder; copy them into
 models/ to ship them.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training.config import TARGETS, load_config
-from training.trainer import RunOptions, train
+from rppg_training.config import TARGETS, load_config
+from rppg_training.trainer import RunOptions, train
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

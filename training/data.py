@@ -23,9 +23,9 @@ from rppg.constants import MODEL_FPS
 from rppg.errors import ConfigError, DatasetError
 from rppg.models.preprocess import preprocess, preprocess_label
 from rppg.signal.hr import estimate_hr
-from training.synth_adapter import render_training_clip
+from rppg_training.synth_adapter import render_training_clip
 
-log = logging.getLogger("training.data")
+log = logging.getLogger("rppg_training.data")
 
 #: Bumped when bank contents change, so stale caches are not reused.
 BANK_VERSION = 3

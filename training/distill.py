@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.losses import neg_pearson
+from rppg_training.losses import neg_pearson
 
 
 def _standardise(f: torch.Tensor) -> torch.Tensor:

@@ -31,10 +31,10 @@ from rppg.models.preprocess import integrate
 from rppg.models.registry import build
 from rppg.models.weights_io import load_weights, save_weights
 from rppg.signal.hr import estimate_hr
-from training.data import GENERATOR, WindowDataset, cached, load_banks, unlabelled_bank, val_windows
-from training.distill import Distiller, HintAdapters, StudentWithAdapters, TeacherCache
-from training.losses import reference_loss
-from training.unsupervised import PairDataset, unsupervised_loss
+from rppg_training.data import GENERATOR, WindowDataset, cached, load_banks, unlabelled_bank, val_windows
+from rppg_training.distill import Distiller, HintAdapters, StudentWithAdapters, TeacherCache
+from rppg_training.losses import reference_loss
+from rppg_training.unsupervised import PairDataset, unsupervised_loss
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.safetensors"

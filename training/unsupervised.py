@@ -20,8 +20,8 @@ from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, MODEL_FPS
 from rppg.methods.classical import pos
 from rppg.models.preprocess import preprocess, preprocess_label
 from rppg.signal.hr import estimate_hr
-from training.data import ClipBank
-from training.losses import band_spectrum
+from rppg_training.data import ClipBank
+from rppg_training.losses import band_spectrum
 
 _EPS = 1e-8
 #: Band the output's power should fall in (bpm): the HR band plus room for the second harmonic's skirt.

@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.gui.qt_env import clean_qt_environment
+from rppg_app.gui.qt_env import clean_qt_environment
 
 if TYPE_CHECKING:
     from PyQt6.QtWidgets import QApplication
 
-    from app.gui.window import EngineSettings
+    from rppg_app.gui.window import EngineSettings
 
 
 def make_application() -> QApplication:
@@ -50,7 +50,7 @@ def run_window(settings: EngineSettings, record_dir: str | Path, duration_s: flo
     app = make_application()
     from PyQt6.QtCore import QTimer
 
-    from app.gui.window import MainWindow
+    from rppg_app.gui.window import MainWindow
 
     engine = settings.build()
     window = MainWindow(engine, settings, record_dir)

@@ -19,15 +19,15 @@ from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QGridLayout, QLabel, QMainWindow, QWidget
 
-from app.gui.background import BackgroundJob
-from app.gui.controls import Controls
-from app.gui.plots import TrendPlot, WaveformPlot
-from app.gui.readout import BpmReadout
-from app.gui.video_view import VideoView
-from rppg.constants import HR_MAX_BPM, HR_MIN_BPM
+from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, WINDOW_SECONDS
 from rppg.containers import Reading
 from rppg.stream import FINISHED, LOST, OK, Engine
 from rppg.stream_recorder import SessionRecorder
+from rppg_app.gui.background import BackgroundJob
+from rppg_app.gui.controls import Controls
+from rppg_app.gui.plots import TrendPlot, WaveformPlot
+from rppg_app.gui.readout import BpmReadout
+from rppg_app.gui.video_view import VideoView
 
 _FRAME_MS = 33
 _STATUS_MS = 500
@@ -42,15 +42,20 @@ class EngineSettings:
     source: str
     method: str = "student"
     weights: str | None = None
-    backend: str = "torch"
+    backend: str | None = None
     band: tuple[float, float] = (HR_MIN_BPM, HR_MAX_BPM)
     fallback: str = "pos"
     loop: bool = False
+    detector: str = "mediapipe"
+    roi: str = "skin"
+    window_s: float = WINDOW_SECONDS
+    realtime: bool = True
 
     def build(self) -> Engine:
         """A started engine; raises RppgError for a source or weights the user must fix."""
-        engine = Engine(self.source, self.method, self.weights, self.backend, realtime=True,
-                        loop=self.loop, band=self.band, fallback=self.fallback)
+        engine = Engine(self.source, self.method, self.weights, self.backend, realtime=self.realtime,
+                        loop=self.loop, band=self.band, fallback=self.fallback, detector=self.detector,
+                        roi=self.roi, window_s=self.window_s)
         try:
             return engine.start()
         except BaseException:

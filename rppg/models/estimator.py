@@ -6,9 +6,9 @@ and integration of the derivative output live here once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import torch
-from torch import nn
 
 from rppg.constants import CROP_SIZE
 from rppg.models.preprocess import integrate, preprocess
@@ -52,12 +52,15 @@ class Estimator:
 
 
 class TorchEstimator(Estimator):
-    """Runs a PyTorch network built once, in eval mode, under inference mode."""
+    """Runs a PyTorch network (``nn.Module``) built once, in eval mode, under inference mode."""
 
-    def __init__(self, name: str, model: nn.Module, n_params: int) -> None:
+    def __init__(self, name: str, model: Any, n_params: int) -> None:
+        import torch  # only this backend needs it: the base install runs on ONNX Runtime
+
         super().__init__(name, n_params)
+        self._torch = torch
         self.model = model.eval()
 
     def _run(self, x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(x))[0].numpy()
+        with self._torch.inference_mode():
+            return self.model(self._torch.from_numpy(x))[0].numpy()

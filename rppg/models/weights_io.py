@@ -1,29 +1,27 @@
 """Weight files: safetensors plus metadata that says which network and input they belong to.
 
 Everything is checked before ``load_state_dict`` so a wrong file gives one clear line
-instead of a shape traceback, and nothing is ever unpickled.
+instead of a shape traceback, and nothing is ever unpickled. PyTorch is imported by
+the functions that move tensors into a network, never by this module itself, so
+:func:`input_metadata` and :func:`read_metadata` work in the base (ONNX-only) install.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from torch import nn
 
 from rppg.constants import CROP_SIZE, MODEL_FPS, TRAIN_WINDOW
 from rppg.errors import WeightsError
-from rppg.models.layers import count_params
 from rppg.models.preprocess import NORM_VERSION
 
 
-def expected_metadata(model: nn.Module) -> dict[str, str]:
-    """The metadata a weight file for ``model`` must carry to be usable by this version."""
+def input_metadata(arch: str) -> dict[str, str]:
+    """What any file for architecture ``arch`` must declare: the network and the input it was trained on."""
     return {
-        "arch": model.arch,
-        "n_params": str(count_params(model)),
+        "arch": arch,
         "crop_size": str(CROP_SIZE),
         "window": str(TRAIN_WINDOW),
         "fps": f"{MODEL_FPS:g}",
@@ -31,10 +29,20 @@ def expected_metadata(model: nn.Module) -> dict[str, str]:
     }
 
 
-def save_weights(model: nn.Module, path: str | Path, extra: dict[str, str] | None = None) -> Path:
+def expected_metadata(model: Any) -> dict[str, str]:
+    """The metadata a weight file for ``model`` (an ``nn.Module``) must carry to be usable by this version."""
+    from rppg.models.layers import count_params
+
+    meta = input_metadata(model.arch)
+    return {"arch": meta.pop("arch"), "n_params": str(count_params(model)), **meta}
+
+
+def save_weights(model: Any, path: str | Path, extra: dict[str, str] | None = None) -> Path:
     """Write the inference network's weights and metadata (``extra`` adds e.g. the method name)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import save_file
+
     meta = expected_metadata(model) | {k: str(v) for k, v in (extra or {}).items()}
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(path), metadata=meta)
@@ -49,14 +57,17 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     try:
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="numpy") as f:
             return dict(f.metadata() or {})
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path} is not a readable safetensors weight file ({exc})") from None
 
 
-def load_weights(model: nn.Module, path: str | Path) -> dict[str, str]:
+def load_weights(model: Any, path: str | Path) -> dict[str, str]:
     """Load ``path`` into ``model`` after checking metadata and every tensor shape; returns metadata."""
+    import torch
+    from safetensors.torch import load_file
+
     path = Path(path)
     meta = read_metadata(path)
     for key, want in expected_metadata(model).items():

@@ -10,7 +10,8 @@ from rppg.sources.demo import DemoSource
 from rppg.sources.faulty import PREFIX as FAULTY_PREFIX
 from rppg.sources.faulty import FaultySource
 from rppg.sources.folder import ImageFolderSource
-from rppg.sources.video import VideoFileSource, WebcamSource
+from rppg.sources.video import VideoFileSource
+from rppg.sources.webcam import WebcamSource
 
 
 def open_source(spec: str, realtime: bool = False) -> FrameSource:

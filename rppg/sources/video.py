@@ -1,4 +1,4 @@
-"""Video files (any container OpenCV reads) and webcams.
+"""Video files (any container OpenCV reads); cameras are in :mod:`rppg.sources.webcam`.
 
 A file is decoded on its own thread into a small bounded queue, so decoding the next
 frames overlaps the work on the current one (OpenCV releases the GIL while it decodes).
@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -133,48 +132,4 @@ class VideoFileSource(FrameSource):
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        self._cap.release()
-
-
-def _open_quietly(index: int) -> cv2.VideoCapture:
-    """Open a camera without OpenCV's multi-line warnings when it is absent: the caller
-    reports that in one line, and a daemon retrying every few seconds must not flood its log."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    try:
-        return cv2.VideoCapture(index)
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-
-
-class WebcamSource(FrameSource):
-    """A camera by index; timestamps are capture times on the monotonic clock."""
-
-    live = True
-
-    def __init__(self, index: int, width: int = 640, height: int = 480) -> None:
-        super().__init__(realtime=False)
-        self.index = index
-        self.name = f"camera {index}"
-        _quiet_ffmpeg()
-        self._cap = _open_quietly(index)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise SourceError(f"cannot open camera {index} (not connected, or in use by another program)")
-        self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
-        self._t0: float | None = None
-
-    def _read(self) -> Frame | None:
-        ok, image = self._cap.read()
-        now = time.monotonic()
-        if not ok or image is None:
-            return None
-        if self._t0 is None:
-            self._t0 = now
-        return Frame(image=image, t=now - self._t0)
-
-    def close(self) -> None:
         self._cap.release()
