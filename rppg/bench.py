@@ -72,7 +72,7 @@ def network_costs(window: int = 300, runs: int = 30) -> dict[str, NetworkCost]:
             for name, m in models.items()}
 
 
-def receptive_field_frames(model: Any, length: int = 256, size: int = CROP_SIZE, rel: float = 1e-2,
+def receptive_field_frames(model: Any, length: int = 600, size: int = CROP_SIZE, rel: float = 1e-2,
                            seed: int = 0) -> int:
     """Frames of input that the output's middle sample depends on, measured by gradient.
 

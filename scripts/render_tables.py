@@ -97,8 +97,8 @@ def cards_table() -> str:
 
 def render(text: str, tables: dict[str, str]) -> str:
     for name, body in tables.items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
-        text = pattern.sub(lambda m, b=body: m.group(1) + b + m.group(2), text)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        text = pattern.sub(lambda m, b=body: m.group(1) + b + "\n" + m.group(2), text)
     return text
 
 

@@ -48,8 +48,8 @@ def test_a_reading_shows_its_confidence_word(qt_app):
 
 
 def test_a_turned_region_is_drawn_turned(qt_app):
-    from rppg_app.gui.video_view import VideoView
     from rppg.stream import DisplayFrame
+    from rppg_app.gui.video_view import VideoView
 
     view = VideoView()
     view.resize(200, 200)
