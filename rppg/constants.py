@@ -29,3 +29,9 @@ METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
 #: noise. Measured by shrinking the real clip (scripts/face_size_bench.py, docs/face_size.json):
 #: every window within 3 bpm down to a 25 px face, up to 4.8 bpm off at 17 px.
 MIN_FACE_PX: float = 24.0
+
+#: Seconds between face detections when the networks read the crop (flow tracks in between
+#: otherwise). 0: detect on every frame. The shipped networks were trained on crops from per-frame
+#: detection and read the real clip much worse from flow-tracked crops, so network methods
+#: detect on every frame until they are retrained on such crops.
+NETWORK_REDETECT_S: float = 0.0

@@ -19,6 +19,7 @@ from rppg.constants import (
     HR_MIN_BPM,
     MIN_FACE_PX,
     MODEL_FPS,
+    NETWORK_REDETECT_S,
     QUALITY_GATE_DB,
     STEP_SECONDS,
     WINDOW_SECONDS,
@@ -144,7 +145,8 @@ class Pipeline:
         self.judge = Judge(band, MODEL_FPS, threshold=confidence_threshold, track=track)
         self.min_face_px = min_face_px
         self.last_verdict: Verdict | None = None
-        self.tracker = FaceTracker(detector)
+        redetect = {"redetect_s": NETWORK_REDETECT_S} if "crop" in self._kinds else {}
+        self.tracker = FaceTracker(detector, **redetect)
         self._skin = SkinSampler() if roi == "skin" else None
         self._mean_rgb = self._skin if self._skin is not None else box_mean_rgb
         self.reset()

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rppg.constants import CROP_SIZE, MODEL_FPS
+from rppg.constants import CROP_SIZE, MODEL_FPS, NETWORK_REDETECT_S
 from rppg.containers import FaceBox, Frame
 from rppg.face.regions import crop_face
 from rppg.signal.filters import resample_uniform
@@ -43,7 +43,7 @@ class FaceCropper:
     def __init__(self, detector: str = "mediapipe") -> None:
         from rppg.face.tracker import FaceTracker
 
-        self.tracker = FaceTracker(detector)
+        self.tracker = FaceTracker(detector, redetect_s=NETWORK_REDETECT_S)  # as the pipeline's network path
 
     def __call__(self, frame: Frame) -> tuple[FaceBox | None, np.ndarray | None]:
         box = self.tracker.update(frame)

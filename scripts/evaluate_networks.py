@@ -86,8 +86,10 @@ class Observations:
     """Every clip tracked and sampled once (crops and skin colour), replayed for each estimator:
     ``Pipeline.push_sample`` on recorded observations gives exactly the readings ``push`` gives."""
 
-    def __init__(self) -> None:
-        self.recorder = Pipeline("student", fallback="pos", gate_db=-np.inf)  # samples both crops and skin
+    def __init__(self, method: str) -> None:
+        # a network method's recorder samples crops and skin with the network path's tracker; a
+        # classical method's samples skin with its own (flow between detections)
+        self.recorder = Pipeline(method, fallback="pos" if method != "pos" else None, gate_db=-np.inf)
         self.store: dict[str, list] = {}
 
     def of(self, key: str, open_frames) -> list:
@@ -168,8 +170,8 @@ def main() -> None:
     doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
     results = doc.get("networks", {})
     videos = sorted(p.name for p in REAL_FACES.glob("*.mp4")) if REAL_FACES.is_dir() else []
-    obs = Observations()
-    pos_readings = pos_real_faces(args.out / "pos_real_faces.json", videos, obs)
+    recorders = {"network": Observations("student"), "classical": Observations("pos")}
+    pos_readings = pos_real_faces(args.out / "pos_real_faces.json", videos, recorders["classical"])
     datasets = {name: load_dataset(folder, "ubfc") for name, folder in sets.items()}
     datasets["real_clip"] = load_dataset(REAL_CLIP, "recording")
     for name, (method, weights) in VARIANTS.items():
@@ -186,6 +188,7 @@ def main() -> None:
             continue
         began = time.time()
         entry: dict = {"method": method, "weights": weights}
+        obs = recorders["classical" if method in ("pos", "chrom", "green") else "network"]
         pipeline = pipeline_for(method, weights)
         try:
             for set_name, clips in datasets.items():

@@ -38,13 +38,19 @@ def face_angle(box: FaceBox) -> float:
     return float(np.degrees(np.arctan2(ley - rey, lex - rex)))
 
 
+#: The crop is turned upright only for faces tilted at least this much. Below it the plain crop is
+#: kept: switching between the two resamplings from frame to frame (an eye line wobbling around a
+#: small threshold) changes the crop's texture and shows up as a flickering frame difference.
+ROTATE_CROP_DEG = 10.0
+
+
 def crop_face(image: np.ndarray, box: FaceBox, size: int = CROP_SIZE) -> np.ndarray:
     """Square crop around the face, turned upright by the eye line, area-resampled to ``size``;
     out-of-image parts are edge-padded."""
     cx, cy = box.center
     side = max(box.w, box.h) * CROP_SCALE
     angle = face_angle(box)
-    if abs(angle) > 0.5:
+    if abs(angle) >= ROTATE_CROP_DEG:
         n = max(int(round(side)), 1)
         turn = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)  # rotates the face upright about its centre
         turn[:, 2] += (n / 2.0 - cx, n / 2.0 - cy)
