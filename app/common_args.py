@@ -86,7 +86,7 @@ def check_source_argument(spec: str) -> None:
     """A file or folder must exist, and so must a camera at start-up: "not found" is a one-line error
     here, while a camera that disappears later is "lost" and retried by the live engine."""
     spec = str(spec).strip()
-    if spec == "demo":
+    if spec == "demo" or spec.startswith("faulty:"):  # a fault-injection spec is checked when opened
         return
     if spec.isdigit():
         from rppg.sources.webcam import missing_camera_message

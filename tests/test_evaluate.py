@@ -104,8 +104,8 @@ def test_evaluate_cli_writes_report_with_schema(evaluated):
     assert clip["face_fraction"] > 0.9
     # 8 s windows every 2 s over ~12.5 s of overlap
     assert [w["end"] - w["start"] for w in clip["windows"]] == pytest.approx([8.0, 8.0, 8.0])
-    assert clip["windows"][0]["start"] == 0.0
-    assert np.diff([w["start"] for w in clip["windows"]]) == pytest.approx([2.0, 2.0])
+    assert clip["windows"][0]["start"] == pytest.approx(0.0, abs=0.05)  # the live reading, at a frame time
+    assert np.diff([w["start"] for w in clip["windows"]]) == pytest.approx([2.0, 2.0], abs=0.05)
     for w in clip["windows"]:
         assert {"start", "end", "hr_ref", "hr_est", "quality"} <= set(w)
         assert 60.0 < w["hr_ref"] < 80.0
