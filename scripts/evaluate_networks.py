@@ -46,7 +46,8 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
     "teacher": ("teacher", None),
     **{f"student_seed{s}": ("student", f"models/seeds/student_seed{s}.safetensors") for s in (1, 2, 3)},
     **{f"student_nokd_seed{s}": ("student_nokd", f"models/seeds/student_nokd_seed{s}.safetensors") for s in (1, 2, 3)},
-    "ablation_nokd_synthetic_only": ("student_nokd", "models/seeds/ablation_nokd_synthetic_only.safetensors"),
+    **{f"previous_data_{v}": ("student_nokd", f"models/seeds/previous_data/nokd_seed1_{v}.safetensors")
+       for v in ("label_free", "synthetic_only")},
     "pos": ("pos", None),
     "chrom": ("chrom", None),
     "student": ("student", None),  # the shipped files: the best seed by validation, evaluated above

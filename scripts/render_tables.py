@@ -70,14 +70,62 @@ def seeds_table(nets: dict) -> str:
 def ablation_table(nets: dict) -> str:
     rows = ["| student_nokd, seed 1 | typical: window MAE | random: window MAE | real clip: window MAE | "
             "real faces: agree with clean POS | real faces: median change |", "|---|---|---|---|---|---|"]
-    for label, key in (("synthetic only", "ablation_nokd_synthetic_only"),
-                       ("+ label-free losses on real faces", "student_nokd_seed1")):
+    for label, key in (("unscreened clips + label-free losses on real faces", "previous_data_label_free"),
+                       ("unscreened clips, synthetic only", "previous_data_synthetic_only"),
+                       ("screened clips, synthetic only (shipped recipe)", "student_nokd_seed1")):
         e = nets.get(key)
         if not e:
             continue
         rows.append(f"| {label} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
                     f"{fmt(e['real_clip']['window_mae'])} | {fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
                     f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
+    return "\n".join(rows)
+
+
+def bank_table() -> str:
+    """The training banks, with how much of their pulse POS finds (models/training_data.json)."""
+    path = ROOT / "models" / "training_data.json"
+    rows = ["| bank | clips | 10 s windows | POS within 5 bpm | POS window MAE | median pulse visibility |",
+            "|---|---|---|---|---|---|"]
+    for label, b in (json.loads(path.read_text()) if path.is_file() else {}).items():
+        rows.append(f"| {label} (v{b['bank_version']}) | {b['clips']} | {b['windows']} | "
+                    f"{b['pos_right_share']:.0%} | {fmt(b['pos_window_mae'])} | {fmt(b['visibility_median'])} |")
+    return "\n".join(rows)
+
+
+def trust_table() -> str:
+    """No-pulse, turned and shrunk clips through the default pipeline (docs/trust_bench.json)."""
+    path = ROOT / "docs" / "trust_bench.json"
+    if not path.is_file():
+        return ""
+    doc = json.loads(path.read_text())
+    rows = [f"Default pipeline: {doc['method']} with the {doc['fallback']} fallback, confidence >= "
+            f"{doc['threshold']}, MIN_FACE_PX {doc['min_face_px']:g}.", "",
+            "| set | readings | with a bpm | share with a bpm | largest error (bpm) | reasons for null |",
+            "|---|---|---|---|---|---|"]
+    for name, e in doc["sets"].items():
+        reasons = ", ".join(f"{k}: {v}" for k, v in e["reasons"].items() if k != "None") or "-"
+        rows.append(f"| {name} | {e['readings']} | {e['with_bpm']} | {e['share_with_bpm']:.0%} | "
+                    f"{fmt(e['max_error_bpm'])} | {reasons} |")
+    return "\n".join(rows)
+
+
+def calibration_table() -> str:
+    """The quality model's operating point, fitted and with each clip left out (docs/quality_calibration.json)."""
+    path = ROOT / "docs" / "quality_calibration.json"
+    if not path.is_file():
+        return ""
+    doc = json.loads(path.read_text())
+    rows = [f"{doc['clips']} clips, {doc['windows']} windows; default: {doc['method']} with the "
+            f"{doc['fallback']} fallback. Targets: at most {doc['targets']['max_risk']:.0%} of answered windows "
+            f"wrong, at most {doc['targets']['max_nopulse']:.0%} of no-pulse windows answered.", "",
+            "| model | threshold | pulse windows answered | answered and right | no-pulse windows answered | "
+            "wrong among answered |", "|---|---|---|---|---|---|"]
+    for label, key in (("fitted on all clips (shipped)", "operating_point"),
+                       ("each clip left out", "held_out_at_operating_point")):
+        op = doc[key]
+        rows.append(f"| {label} | {op['threshold']:.2f} | {op['pulse_answered']:.0%} | {op['pulse_right']:.0%} | "
+                    f"{op['nopulse_answered']:.0%} | {op['risk']:.0%} |")
     return "\n".join(rows)
 
 
@@ -106,7 +154,9 @@ def main() -> None:
     doc = json.loads((ROOT / "models" / "evaluation.json").read_text())
     nets = doc.get("networks", {})
     tables = {"networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
-              "ablation_table": ablation_table(nets), "cards_table": cards_table()}
+              "ablation_table": ablation_table(nets), "cards_table": cards_table(),
+              "bank_table": bank_table(), "trust_table": trust_table(),
+              "calibration_table": calibration_table()}
     for path in DOCS:
         path.write_text(render(path.read_text(), tables))
         print(f"rendered {path.relative_to(ROOT)}")

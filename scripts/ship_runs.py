@@ -49,8 +49,6 @@ def main() -> None:
         (MODELS / f"{target}.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(MODELS / "logs" / f"{best}.jsonl", MODELS / "logs" / f"{target}.jsonl")
         print(f"{target}: shipped {best} (validation MAE {seeds[best]:.2f}; all {seeds})")
-    for run in sorted(RUNS.glob("ablation_*")):
-        copy_run(run, "student_nokd", run.name, MODELS / "seeds")
 
 
 if __name__ == "__main__":

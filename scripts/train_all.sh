@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The training behind the shipped networks, in two lanes that can run side by side on a CPU:
-#   lane A: the teacher, then the distilled student with seeds 1-3;
-#   lane B: the student without distillation with seeds 1-3, and the synthetic-only ablation.
+#   lane A: the teacher, then the distilled student with seeds 1 and 2;
+#   lane B: the student without distillation with seeds 1-3, then the distilled student with seed 3.
+# Start lane B once lane A has built the data banks (data_cache/), or both will render them.
 # Every run resumes from its checkpoint when rerun. Afterwards: python scripts/ship_runs.py
 #   scripts/train_all.sh [a|b|all]
 set -euo pipefail
@@ -15,10 +16,10 @@ run() {  # run NAME TARGET [options]: train into runs/NAME, resuming when a chec
 }
 if [ "$lane" = a ] || [ "$lane" = all ]; then
   run teacher teacher
-  for s in 1 2 3; do run "student_seed$s" student --seed "$s" --teacher runs/teacher/teacher.safetensors; done
+  for s in 1 2; do run "student_seed$s" student --seed "$s" --teacher runs/teacher/teacher.safetensors; done
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
-  run student_nokd_seed1 student_nokd --seed 1
-  run ablation_nokd_synthetic_only student_nokd --seed 1 --config training/configs/ablation/student_nokd_synthetic_only.json
-  for s in 2 3; do run "student_nokd_seed$s" student_nokd --seed "$s"; done
+  for s in 1 2 3; do run "student_nokd_seed$s" student_nokd --seed "$s"; done
+  until [ -f runs/teacher/teacher.safetensors ]; do sleep 30; done  # lane A's teacher
+  run student_seed3 student --seed 3 --teacher runs/teacher/teacher.safetensors
 fi

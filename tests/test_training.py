@@ -221,3 +221,17 @@ def test_rppg_train_is_wired_and_rejects_an_empty_dataset_before_any_work(tmp_pa
     assert result.returncode == 2
     assert result.stderr.startswith("rppg: error:") and result.stderr.count("\n") == 1
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+def test_pulse_visibility_keeps_clips_whose_crops_carry_their_pulse():
+    from rppg_training.synth_adapter import MIN_PULSE_VISIBILITY, pulse_visibility
+
+    rng = np.random.default_rng(0)
+    t = np.arange(360) / 30.0
+    pulse = np.sin(2 * np.pi * 1.2 * t)
+    crops = 120.0 + rng.normal(0, 3, (360, 36, 36, 3))
+    crops[..., 1] += 0.8 * pulse[:, None, None]
+    crops = np.clip(np.round(crops), 0, 255).astype(np.uint8)
+    assert pulse_visibility(crops, pulse.astype(np.float32)) > 0.9
+    other = np.sin(2 * np.pi * 1.9 * t + 0.3).astype(np.float32)  # a pulse the crops do not carry
+    assert pulse_visibility(crops, other) < MIN_PULSE_VISIBILITY

@@ -28,7 +28,7 @@ from rppg_training.synth_adapter import render_training_clip
 log = logging.getLogger("rppg_training.data")
 
 #: Bumped when bank contents change, so stale caches are not reused.
-BANK_VERSION = 3
+BANK_VERSION = 4
 REAL_FORMATS = ("ubfc", "pure", "recording")
 
 
@@ -90,7 +90,7 @@ def _render_one(args: tuple[int, int, int, str, str, str | None]) -> tuple[np.nd
     if path is not None and path.is_file():
         with np.load(path) as z:
             return (z["crops"], z["bvp"]) if z["crops"].size else None
-    out = render_training_clip(np.random.default_rng([seed, i]), n, split, pulse_colour)
+    out = render_training_clip(seed, i, n, split, pulse_colour)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         crops, bvp = out if out is not None else (np.zeros((0,), np.uint8), np.zeros(0, np.float32))

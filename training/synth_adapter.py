@@ -24,6 +24,16 @@ FACE_PX = (60.0, 300.0)
 #: less motion: the weakest, most-moving clips carry no learnable pulse and only slow learning.
 MIN_PULSE = 0.002
 MOTION_SCALE = 0.7
+#: Codec settings below these erase the pulse (webcam H.264 at 640x480 runs at 1-4 Mbit/s).
+MIN_H264_KBPS = 800.0
+MIN_JPEG_QUALITY = 60
+#: A clip is kept only if a linear colour projection of its mean crop correlates at least this much
+#: with its reference pulse (0.7-3.5 Hz). Below it the pulse is buried, and a target the input does
+#: not carry only teaches the network to fit noise: with the old draws two thirds of the training
+#: windows were like that, and POS itself missed them.
+MIN_PULSE_VISIBILITY = 0.35
+#: Redraws allowed before a clip slot is left empty.
+MAX_ATTEMPTS = 4
 
 
 def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colour: str = "optics") -> SynthSpec:
@@ -32,7 +42,9 @@ def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colou
     face_px = float(np.exp(rng.uniform(np.log(FACE_PX[0]), np.log(min(FACE_PX[1], 0.8 * h)))))
     spec = SynthSpec.random(rng, duration_s=seconds, width=w, height=h)
     spec = spec.replace(face_size=face_px / h, motion=spec.motion * MOTION_SCALE,
-                        pulse_amplitude=float(np.exp(rng.uniform(np.log(MIN_PULSE), np.log(0.02)))))
+                        pulse_amplitude=float(np.exp(rng.uniform(np.log(MIN_PULSE), np.log(0.02)))),
+                        h264_kbps=max(spec.h264_kbps, MIN_H264_KBPS) if spec.h264_kbps else 0.0,
+                        jpeg_quality=max(spec.jpeg_quality, MIN_JPEG_QUALITY) if spec.jpeg_quality else 0)
     if pulse_colour == "fixed":
         spec = spec.replace(pulse_rgb=(0.43, 1.0, 0.69))
     if split == "val":  # other settings than training: flat HR mix over the band, stronger noise
@@ -40,10 +52,40 @@ def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colou
     return spec
 
 
-def render_training_clip(rng: np.random.Generator, n: int, split: str,
+def pulse_visibility(crops: np.ndarray, bvp: np.ndarray) -> float:
+    """How much of the reference pulse the crops carry: the correlation between the band-passed pulse
+    and the best linear combination of the band-passed, DC-normalised mean colour of the crop centre.
+
+    An upper bound on what a colour projection (POS, CHROM, or a network's first layer) can recover
+    from the mean; it needs the label, so it only screens training clips."""
+    from scipy.signal import butter, sosfiltfilt
+
+    sos = butter(2, [0.7, 3.5], "bandpass", fs=MODEL_FPS, output="sos")
+    h, w = crops.shape[1:3]
+    rgb = crops[:, h // 4:h - h // 4, w // 4:w - w // 4].reshape(len(crops), -1, 3).mean(axis=1).astype(np.float64)
+    x = sosfiltfilt(sos, rgb / np.maximum(rgb.mean(axis=0), 1e-6), axis=0)
+    y = sosfiltfilt(sos, bvp.astype(np.float64) - float(np.mean(bvp)))
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    fit = x @ coef
+    if fit.std() == 0 or y.std() == 0:
+        return 0.0
+    return float(np.corrcoef(fit, y)[0, 1])
+
+
+def render_training_clip(seed: int, i: int, n: int, split: str,
                          pulse_colour: str = "optics") -> tuple[np.ndarray, np.ndarray] | None:
-    """(crops uint8 (n', 36, 36, 3), bvp (n',)) at MODEL_FPS from one random clip, or None when the
-    tracker found the face in too few frames (as a live window would then be withheld)."""
+    """(crops uint8 (n', 36, 36, 3), bvp (n',)) at MODEL_FPS for clip slot ``i``: the first of up to
+    MAX_ATTEMPTS random clips whose face the tracker follows (as a live window is otherwise
+    withheld) and whose pulse is visible (``pulse_visibility``); None when none qualifies."""
+    for attempt in range(MAX_ATTEMPTS):
+        rng = np.random.default_rng([seed, i] if attempt == 0 else [seed, i, attempt])
+        out = _render(rng, n, split, pulse_colour)
+        if out is not None and pulse_visibility(*out) >= MIN_PULSE_VISIBILITY:
+            return out
+    return None
+
+
+def _render(rng: np.random.Generator, n: int, split: str, pulse_colour: str) -> tuple[np.ndarray, np.ndarray] | None:
     spec = split_spec(rng, n / MODEL_FPS + 1.0, split, pulse_colour)
     scene = Scene(spec)
     times, crops = track_and_crop(Frame(img, t) for img, t in scene_frames(scene))
