@@ -211,6 +211,12 @@ def decode_only(video: str) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
+def _import_face_detector() -> None:
+    from rppg.face.mediapipe_api import load_face_detector_api
+
+    load_face_detector_api()
+
+
 def _load(method: str, weights: str | None, backend: str,
           fallback: str | None) -> tuple[Any, float, float, dict]:
     """Import what the pipeline needs, then build it; returns it, the seconds the imports and
@@ -219,7 +225,7 @@ def _load(method: str, weights: str | None, backend: str,
     memory = {"python": rss_mb()}
     start = time.perf_counter()
     steps: list[tuple[str, Callable[[], Any]]] = [("opencv", lambda: __import__("cv2")),
-                                                  ("mediapipe", lambda: __import__("mediapipe"))]
+                                                  ("mediapipe", _import_face_detector)]
     if method in ("student", "teacher", "student_nokd"):
         steps.append(("onnxruntime", lambda: __import__("onnxruntime")) if backend == "onnx"
                      else ("torch", lambda: __import__("torch")))

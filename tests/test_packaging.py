@@ -1,7 +1,8 @@
 """The project as pip installs it: a wheel, away from the source tree, without PyTorch or Qt.
 
-mediapipe depends on matplotlib and imports it, so the base install has it; rppg's own
-code never imports it (checked below on the checkout).
+mediapipe depends on matplotlib, so the base install has it; the face detector imports only
+mediapipe's core (rppg/face/mediapipe_api.py) and rppg's own code never imports matplotlib
+outside plots (checked below on the checkout and in tests/test_mediapipe_api.py).
 """
 
 from __future__ import annotations

@@ -84,17 +84,16 @@ class BlazeFaceDetector:
     def __init__(self, model_path: Path = FACE_DETECTOR_MODEL, min_confidence: float = 0.5) -> None:
         if not Path(model_path).is_file():
             raise ConfigError(f"face detector model missing: {model_path}")
-        import mediapipe as mp
-        from mediapipe.tasks.python import BaseOptions, vision
+        from rppg.face.mediapipe_api import load_face_detector_api
 
-        self._mp = mp
-        options = vision.FaceDetectorOptions(
-            base_options=BaseOptions(model_asset_path=str(model_path)),
-            running_mode=vision.RunningMode.IMAGE,
+        self._mp = mp = load_face_detector_api()
+        options = mp.FaceDetectorOptions(
+            base_options=mp.BaseOptions(model_asset_path=str(model_path)),
+            running_mode=mp.RunningMode.IMAGE,
             min_detection_confidence=min_confidence,
         )
         with _native_stderr_filtered():
-            self._detector = vision.FaceDetector.create_from_options(options)
+            self._detector = mp.FaceDetector.create_from_options(options)
             # The runtime warns once, on the first input buffer that happens to be misaligned;
             # a few warm-up runs here (filtered) make that all but certain to happen now.
             rng = np.random.default_rng(0)

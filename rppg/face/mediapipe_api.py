@@ -1,0 +1,60 @@
+"""The parts of mediapipe that the face detector uses, imported without the rest of mediapipe.
+
+``import mediapipe`` runs the package's ``__init__`` files, which import every task: audio
+(with sounddevice), text, the drawing utilities (with matplotlib and PIL). On a headless board
+that is about 40 MB of resident memory and over a second of start-up for code that never runs.
+The detector needs four modules, which import only mediapipe's core; so their parent packages
+are entered in ``sys.modules`` as plain package objects for the duration of the import (their
+``__init__`` files skipped) and the native library is loaded then. Afterwards every mediapipe
+module is taken out of ``sys.modules`` again (the detector keeps its own references), so that a
+later ``import mediapipe`` anywhere in the process runs as usual and gets the complete package.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+_PARENTS = ("mediapipe", "mediapipe.tasks", "mediapipe.tasks.python", "mediapipe.tasks.python.vision")
+
+
+class FaceDetectorApi(types.SimpleNamespace):
+    """FaceDetector, FaceDetectorOptions, BaseOptions, RunningMode, Image, ImageFormat."""
+
+
+def _import_modules() -> FaceDetectorApi:
+    from mediapipe.tasks.python.core import mediapipe_c_bindings
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+    from mediapipe.tasks.python.vision import face_detector
+    from mediapipe.tasks.python.vision.core.image import Image, ImageFormat
+    from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
+
+    mediapipe_c_bindings.load_raw_library()  # loaded once per process, found through mediapipe.tasks.c
+    return FaceDetectorApi(FaceDetector=face_detector.FaceDetector,
+                           FaceDetectorOptions=face_detector.FaceDetectorOptions, BaseOptions=BaseOptions,
+                           RunningMode=VisionTaskRunningMode, Image=Image, ImageFormat=ImageFormat)
+
+
+def load_face_detector_api() -> FaceDetectorApi:
+    """The detector's classes; raises ImportError when mediapipe is not installed."""
+    if "mediapipe" in sys.modules:  # already imported whole (or marked missing): use it as it is
+        return _import_modules()
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or spec.origin is None:
+        raise ImportError("No module named 'mediapipe'")
+    root = Path(spec.origin).parent
+    try:
+        for name in _PARENTS:
+            path = str(root.joinpath(*name.split(".")[1:]))
+            package = types.ModuleType(name)
+            package.__path__ = [path]
+            package.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            package.__spec__.submodule_search_locations = [path]
+            sys.modules[name] = package
+        return _import_modules()
+    finally:
+        for name in [n for n in sys.modules if n == "mediapipe" or n.startswith("mediapipe.")]:
+            del sys.modules[name]
