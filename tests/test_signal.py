@@ -59,3 +59,14 @@ def test_bandpass_removes_drift():
     t = np.arange(600) / fs
     y = bandpass(np.sin(2 * np.pi * 1.2 * t) + 5 * t, fs, (40, 200))
     assert np.abs(y[60:-60]).max() < 1.2
+
+
+def test_a_peak_refined_on_a_slope_stays_within_half_a_bin():
+    from rppg.signal.hr import refine_peak
+
+    freqs = np.arange(40.0, 60.0, 0.1)
+    power = np.exp(-0.5 * ((freqs - 70.0) / 3.0) ** 2)  # rising all the way: no local maximum inside
+    for k in (10, 100, 150):
+        assert abs(refine_peak(freqs, power, k) - freqs[k]) <= 0.05 + 1e-9
+    peak = np.exp(-0.5 * ((freqs - 50.03) / 1.0) ** 2)
+    assert abs(refine_peak(freqs, peak, int(np.argmax(peak))) - 50.03) < 0.01

@@ -60,12 +60,16 @@ def snr_db(freqs: np.ndarray, power: np.ndarray, hr_bpm: float, band: tuple[floa
 
 
 def refine_peak(freqs: np.ndarray, power: np.ndarray, k: int) -> float:
-    """The peak at index ``k`` refined by a parabola through the log power: sub-bin resolution."""
+    """The peak at index ``k`` refined by a parabola through the log power: sub-bin resolution.
+
+    The shift stays within half a bin: where ``k`` is not a local maximum (the highest point of a
+    slope, as a search restricted to a range can return) the parabola's vertex can lie anywhere."""
     if 0 < k < len(power) - 1:
         a, b, c = np.log(power[k - 1:k + 2] + 1e-30)
         denom = a - 2 * b + c
         if denom < 0:
-            return float(freqs[k] + 0.5 * (a - c) / denom * (freqs[1] - freqs[0]))
+            shift = float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
+            return float(freqs[k] + shift * (freqs[1] - freqs[0]))
     return float(freqs[k])
 
 
