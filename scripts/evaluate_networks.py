@@ -58,6 +58,14 @@ Pair = namedtuple("Pair", "bpm quality")
 AGREE_BPM = 3.0
 
 
+def save(path: Path, name: str, entry: dict, **fields: str) -> None:
+    """Store one variant's scores in the JSON as it is on disk now (another run may have added others)."""
+    doc = json.loads(path.read_text()) if path.is_file() else {}
+    doc.setdefault("networks", {})[name] = entry
+    doc.update(fields)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
 def pipeline_for(method: str, weights: str | None) -> Pipeline:
     """The live pipeline with the network alone: no fallback, nothing withheld."""
     return Pipeline(method, str(ROOT / weights) if weights else None, fallback=None, gate_db=-np.inf)
@@ -168,8 +176,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "models" / "evaluation.json")
     args = parser.parse_args()
     sets = heldout_sets(args.out)
-    doc = json.loads(args.json.read_text()) if args.json.is_file() else {}
-    results = doc.get("networks", {})
+    results = json.loads(args.json.read_text()).get("networks", {}) if args.json.is_file() else {}
     videos = sorted(p.name for p in REAL_FACES.glob("*.mp4")) if REAL_FACES.is_dir() else []
     recorders = {"network": Observations("student"), "classical": Observations("pos")}
     pos_readings = pos_real_faces(args.out / "pos_real_faces.json", videos, recorders["classical"])
@@ -181,8 +188,7 @@ def main() -> None:
         seed_run = shipped_seed(method) if weights is None else None
         if seed_run and seed_run in results:  # the shipped file is that seed's file: same numbers
             results[name] = dict(results[seed_run], method=method, weights=None, same_as=seed_run)
-            doc["networks"] = results
-            args.json.write_text(json.dumps(doc, indent=1) + "\n")
+            save(args.json, name, results[name])
             continue
         if weights and not (ROOT / weights).is_file():
             print(f"skip {name}: {weights} not found", file=sys.stderr)
@@ -206,13 +212,12 @@ def main() -> None:
             entry["real_faces"] = real_faces_scores(method, weights, pos_readings, obs)
         entry["eval_seconds"] = round(time.time() - began, 1)
         results[name] = entry
-        doc["networks"] = results
-        doc["networks_command"] = "python scripts/evaluate_networks.py"
-        doc["networks_protocol"] = ("network alone (--fallback none --no-gate), live per-window path, 10 s windows, "
-                                    f"1 s step; held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, "
-                                    f"seeds {SETS}; real faces: POS-clean = POS SNR >= {POS_CLEAN_DB} dB, "
-                                    f"agreement within {AGREE_BPM} bpm; model rate {MODEL_FPS:g} Hz")
-        args.json.write_text(json.dumps(doc, indent=1) + "\n")
+        protocol = ("network alone (--fallback none --no-gate), live per-window path, 10 s windows, 1 s step; "
+                    f"held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, seeds {SETS}; real faces: "
+                    f"POS-clean = POS SNR >= {POS_CLEAN_DB} dB, agreement within {AGREE_BPM} bpm; "
+                    f"model rate {MODEL_FPS:g} Hz")
+        save(args.json, name, entry, networks_command="python scripts/evaluate_networks.py",
+             networks_protocol=protocol)
         print(f"{name}: real clip window MAE {entry['real_clip']['window_mae']}, "
               f"typical {entry['typical']['window_mae']}, random {entry['random']['window_mae']}, "
               f"real faces {entry.get('real_faces')} ({entry['eval_seconds']} s)", file=sys.stderr)

@@ -47,8 +47,10 @@ class TestClip:
     truth: Callable[[float], float | None]
 
 
-def synthetic(seed: int, pulse: bool, duration_s: float = 20.0) -> TestClip:
-    spec = SynthSpec.typical(np.random.default_rng(seed), duration_s=duration_s, width=320, height=240)
+def synthetic(seed: int, pulse: bool, duration_s: float = 20.0, preset: str = "typical") -> TestClip:
+    """A synthetic face (``typical`` conditions, or every nuisance drawn as in the ``random`` preset)."""
+    draw = SynthSpec.typical if preset == "typical" else SynthSpec.random
+    spec = draw(np.random.default_rng(seed), duration_s=duration_s, width=320, height=240)
     if not pulse:
         spec = spec.replace(pulse_amplitude=0.0)
 
@@ -64,8 +66,9 @@ def synthetic(seed: int, pulse: bool, duration_s: float = 20.0) -> TestClip:
         inside = (times >= t_end - 10.0) & (times <= t_end)
         return float(hr[inside].mean())
 
-    return TestClip(f"synth{'_pulse' if pulse else '_none'}_{seed}", "synth_pulse" if pulse else "synth_none",
-                    frames, truth)
+    kind = "" if preset == "typical" else f"_{preset}"
+    return TestClip(f"synth{kind}{'_pulse' if pulse else '_none'}_{seed}",
+                    f"synth{kind}_pulse" if pulse else f"synth{kind}_none", frames, truth)
 
 
 def transformed(image: np.ndarray, rotate: int = 0, size: tuple[int, int] | None = None) -> np.ndarray:
