@@ -110,6 +110,20 @@ def trust_table() -> str:
     return "\n".join(rows)
 
 
+def face_size_table() -> str:
+    """The real clip shrunk step by step, every window answered (docs/face_size.json)."""
+    path = ROOT / "docs" / "face_size.json"
+    if not path.is_file():
+        return ""
+    doc = json.loads(path.read_text())
+    rows = ["| video size | face box (px) | windows | window MAE (bpm) | largest error (bpm) |",
+            "|---|---|---|---|---|"]
+    for e in doc["sizes"]:
+        rows.append(f"| {e['size'][0]}x{e['size'][1]} | {e['face_px']:.0f} | {e['windows']} | {fmt(e['mae_bpm'])} | "
+                    f"{fmt(e['max_error_bpm'])} |")
+    return "\n".join(rows)
+
+
 def calibration_table() -> str:
     """The quality model's operating point, fitted and with each clip left out (docs/quality_calibration.json)."""
     path = ROOT / "docs" / "quality_calibration.json"
@@ -156,7 +170,7 @@ def main() -> None:
     tables = {"networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
               "ablation_table": ablation_table(nets), "cards_table": cards_table(),
               "bank_table": bank_table(), "trust_table": trust_table(),
-              "calibration_table": calibration_table()}
+              "calibration_table": calibration_table(), "face_size_table": face_size_table()}
     for path in DOCS:
         path.write_text(render(path.read_text(), tables))
         print(f"rendered {path.relative_to(ROOT)}")
