@@ -82,65 +82,66 @@ def ablation_table(nets: dict) -> str:
     return "\n".join(rows)
 
 
+def _doc(relative: str) -> dict | None:
+    """A measured JSON file of the repository, or None when it has not been written yet."""
+    path = ROOT / relative
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _table(columns: list[str], rows: list[str]) -> str:
+    return "\n".join(["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns), *rows])
+
+
 def bank_table() -> str:
     """The training banks, with how much of their pulse POS finds (models/training_data.json)."""
-    path = ROOT / "models" / "training_data.json"
-    rows = ["| bank | clips | 10 s windows | POS within 5 bpm | POS window MAE | median pulse visibility |",
-            "|---|---|---|---|---|---|"]
-    for label, b in (json.loads(path.read_text()) if path.is_file() else {}).items():
-        rows.append(f"| {label} (v{b['bank_version']}) | {b['clips']} | {b['windows']} | "
-                    f"{b['pos_right_share']:.0%} | {fmt(b['pos_window_mae'])} | {fmt(b['visibility_median'])} |")
-    return "\n".join(rows)
+    banks = _doc("models/training_data.json") or {}
+    return _table(["bank", "clips", "10 s windows", "POS within 5 bpm", "POS window MAE", "median pulse visibility"],
+                  [f"| {label} (v{b['bank_version']}) | {b['clips']} | {b['windows']} | {b['pos_right_share']:.0%} | "
+                   f"{fmt(b['pos_window_mae'])} | {fmt(b['visibility_median'])} |" for label, b in banks.items()])
 
 
 def trust_table() -> str:
     """No-pulse, turned and shrunk clips through the default pipeline (docs/trust_bench.json)."""
-    path = ROOT / "docs" / "trust_bench.json"
-    if not path.is_file():
+    doc = _doc("docs/trust_bench.json")
+    if doc is None:
         return ""
-    doc = json.loads(path.read_text())
-    rows = [f"Default pipeline: {doc['method']} with the {doc['fallback']} fallback, confidence >= "
-            f"{doc['threshold']}, MIN_FACE_PX {doc['min_face_px']:g}.", "",
-            "| set | readings | with a bpm | share with a bpm | largest error (bpm) | reasons for null |",
-            "|---|---|---|---|---|---|"]
+    rows = []
     for name, e in doc["sets"].items():
         reasons = ", ".join(f"{k}: {v}" for k, v in e["reasons"].items() if k != "None") or "-"
         rows.append(f"| {name} | {e['readings']} | {e['with_bpm']} | {e['share_with_bpm']:.0%} | "
                     f"{fmt(e['max_error_bpm'])} | {reasons} |")
-    return "\n".join(rows)
+    return (f"Default pipeline: {doc['method']} with the {doc['fallback']} fallback, confidence >= "
+            f"{doc['threshold']}, MIN_FACE_PX {doc['min_face_px']:g}.\n\n" +
+            _table(["set", "readings", "with a bpm", "share with a bpm", "largest error (bpm)", "reasons for null"],
+                   rows))
 
 
 def face_size_table() -> str:
     """The real clip shrunk step by step, every window answered (docs/face_size.json)."""
-    path = ROOT / "docs" / "face_size.json"
-    if not path.is_file():
+    doc = _doc("docs/face_size.json")
+    if doc is None:
         return ""
-    doc = json.loads(path.read_text())
-    rows = ["| video size | face box (px) | windows | window MAE (bpm) | largest error (bpm) |",
-            "|---|---|---|---|---|"]
-    for e in doc["sizes"]:
-        rows.append(f"| {e['size'][0]}x{e['size'][1]} | {e['face_px']:.0f} | {e['windows']} | {fmt(e['mae_bpm'])} | "
-                    f"{fmt(e['max_error_bpm'])} |")
-    return "\n".join(rows)
+    return _table(["video size", "face box (px)", "windows", "window MAE (bpm)", "largest error (bpm)"],
+                  [f"| {e['size'][0]}x{e['size'][1]} | {e['face_px']:.0f} | {e['windows']} | {fmt(e['mae_bpm'])} | "
+                   f"{fmt(e['max_error_bpm'])} |" for e in doc["sizes"]])
 
 
 def calibration_table() -> str:
     """The quality model's operating point, fitted and with each clip left out (docs/quality_calibration.json)."""
-    path = ROOT / "docs" / "quality_calibration.json"
-    if not path.is_file():
+    doc = _doc("docs/quality_calibration.json")
+    if doc is None:
         return ""
-    doc = json.loads(path.read_text())
-    rows = [f"{doc['clips']} clips, {doc['windows']} windows; default: {doc['method']} with the "
-            f"{doc['fallback']} fallback. Targets: at most {doc['targets']['max_risk']:.0%} of answered windows "
-            f"wrong, at most {doc['targets']['max_nopulse']:.0%} of no-pulse windows answered.", "",
-            "| model | threshold | pulse windows answered | answered and right | no-pulse windows answered | "
-            "wrong among answered |", "|---|---|---|---|---|---|"]
+    rows = []
     for label, key in (("fitted on all clips (shipped)", "operating_point"),
                        ("each clip left out", "held_out_at_operating_point")):
         op = doc[key]
         rows.append(f"| {label} | {op['threshold']:.2f} | {op['pulse_answered']:.0%} | {op['pulse_right']:.0%} | "
                     f"{op['nopulse_answered']:.0%} | {op['risk']:.0%} |")
-    return "\n".join(rows)
+    return (f"{doc['clips']} clips, {doc['windows']} windows; default: {doc['method']} with the "
+            f"{doc['fallback']} fallback. Targets: at most {doc['targets']['max_risk']:.0%} of answered windows "
+            f"wrong, at most {doc['targets']['max_nopulse']:.0%} of no-pulse windows answered.\n\n" +
+            _table(["model", "threshold", "pulse windows answered", "answered and right", "no-pulse windows answered",
+                    "wrong among answered"], rows))
 
 
 def cards_table() -> str:
