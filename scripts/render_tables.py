@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
 DOCS = (ROOT / "README.md", ROOT / "models" / "README.md")
 
 
@@ -144,6 +146,54 @@ def calibration_table() -> str:
                     "wrong among answered"], rows))
 
 
+def bench_table() -> str:
+    """Speed, stages and memory from ``rppg bench --json scripts/results/bench.json``."""
+    from performance_table import bench_tables
+
+    doc = _doc("scripts/results/bench.json")
+    if doc is None:
+        return ""
+    load = doc.get("load_average")
+    note = (f"Measured on {doc.get('cpu_count', '?')} cores; student network {doc['student_speedup']:.1f}x faster "
+            f"than the teacher on a {doc['window_frames']}-frame window; receptive fields measured by gradient: "
+            f"student {doc['student_receptive_field_s']:.1f} s, teacher {doc['teacher_receptive_field_s']:.1f} s; "
+            f"load average during the run: {load if load is not None else '?'}.")
+    return note + "\n\n" + "\n".join(bench_tables(doc)).rstrip()
+
+
+def daemon_memory_table() -> str:
+    """The headless daemon's memory and start-up, from the wheel (deploy/daemon_memory.json)."""
+    doc = _doc("deploy/daemon_memory.json")
+    if doc is None:
+        return ""
+    rows = [f"| {name} | {', '.join(r['installed_extras']) or '-'} | {r['spawn_to_serving_s']:.2f} | "
+            f"{r['engine_first_frame_s']:.2f} | {r['rss_mb_at_first_frame']:.0f} | {r['rss_mb_max']:.1f} | "
+            f"{r['rss_mb_last']:.1f} | {r['readings']} | {r['sigterm_exit_code']} after {r['sigterm_exit_s']:.2f} s |"
+            for name, r in doc["runs"].items()]
+    return (f"{doc['machine']['cpus']} cores, load average {doc['machine']['load_average_1min_at_end']} at the end.\n\n"
+            + _table(["install", "optional packages present", "spawn to serving (s)", "engine to first frame (s)",
+                      "MB at first frame", "MB peak", "MB at the end", "readings", "SIGTERM"], rows))
+
+
+def soak_table() -> str:
+    """One hour of the daemon on a source that drops out (docs/soak_summary.json)."""
+    d = _doc("docs/soak_summary.json")
+    if d is None:
+        return ""
+    t = d["targets"]
+    rows = [f"| readings back after a return (s), max over {d['returns']} returns | {d['readings_back_s_max']} | "
+            f"<= {t['readings_back_s_max']} |",
+            f"| resident MB: after 1 min / peak / end | {d['rss_mb_at_1_min']:.1f} / "
+            f"{d['rss_mb_max_after_1_min']:.1f} / {d['rss_mb_last']:.1f} | - |",
+            f"| growth after the first minute (MB) | {d['rss_mb_growth_after_1_min']:.1f} | "
+            f"<= {t['rss_mb_growth_after_1_min_max']} |",
+            f"| threads: min / max / end | {d['threads_min']} / {d['threads_max']} / {d['threads_last']} | no leak |",
+            f"| readings / with a bpm / lost | {d['readings']} / {d['readings_with_bpm']} / {d['readings_lost']} | - |",
+            f"| SIGTERM | exit {d['sigterm_exit_code']} after {d['sigterm_exit_s']} s | exit 0 |"]
+    return (f"`{d['command']}`, {d['minutes']:.0f} min, {'passed' if d['passed'] else 'not passed'}.\n\n"
+            + _table(["measure", "measured", "target"], rows))
+
+
 def cards_table() -> str:
     rows = ["| network | parameters | MFLOPs / 300 frames | steps | batch | wall time (min) | best val MAE | "
             "noise baseline | seed |", "|---|---|---|---|---|---|---|---|---|"]
@@ -171,7 +221,9 @@ def main() -> None:
     tables = {"networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
               "ablation_table": ablation_table(nets), "cards_table": cards_table(),
               "bank_table": bank_table(), "trust_table": trust_table(),
-              "calibration_table": calibration_table(), "face_size_table": face_size_table()}
+              "calibration_table": calibration_table(), "face_size_table": face_size_table(),
+              "bench_table": bench_table(), "daemon_memory_table": daemon_memory_table(),
+              "soak_table": soak_table()}
     for path in DOCS:
         path.write_text(render(path.read_text(), tables))
         print(f"rendered {path.relative_to(ROOT)}")
