@@ -1,8 +1,8 @@
 """The parts of mediapipe that the face detector uses, imported without the rest of mediapipe.
 
 ``import mediapipe`` runs the package's ``__init__`` files, which import every task: audio
-(with sounddevice), text, the drawing utilities (with matplotlib and PIL). On a headless board
-that is about 40 MB of resident memory and over a second of start-up for code that never runs.
+(with sounddevice), text, the drawing utilities (with matplotlib and PIL): memory and start-up
+time on a headless board for code that never runs.
 The detector needs four modules, which import only mediapipe's core; so their parent packages
 are entered in ``sys.modules`` as plain package objects for the duration of the import (their
 ``__init__`` files skipped) and the native library is loaded then. Afterwards every mediapipe
