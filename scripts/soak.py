@@ -29,6 +29,8 @@ import threading
 import time
 from pathlib import Path
 
+from rppg_app.daemon.sse_reader import read_stream
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VIDEO = ROOT / "tests/data/physrecorder_v01/video_ZIP_H264.avi"
 
@@ -66,19 +68,7 @@ class StreamListener(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                conn.request("GET", "/stream")
-                response = conn.getresponse()
-                while not self.stop.is_set():
-                    line = response.fp.readline()
-                    if not line:
-                        break
-                    if line.startswith(b"data: "):
-                        self.events.append((time.monotonic(), json.loads(line[6:])))
-                conn.close()
-            except (OSError, ValueError, http.client.HTTPException):
-                pass
+            read_stream(self.port, self.stop, self.events)
             if not self.stop.is_set():
                 self.reconnects += 1
                 self.stop.wait(0.5)

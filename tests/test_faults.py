@@ -28,6 +28,7 @@ from rppg.errors import SourceError
 from rppg.pipeline import Pipeline
 from rppg.sources import open_source
 from rppg.stream import Engine
+from rppg_app.daemon.sse_reader import read_stream
 from tests.conftest import REAL_VIDEO
 
 BACK_WITHIN_S = 3.0  # readings resume this soon after the source returns
@@ -257,18 +258,7 @@ class DaemonRun:
             self._stop.wait(0.1)
 
     def _listen(self) -> None:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            conn.request("GET", "/stream")
-            response = conn.getresponse()
-            while not self._stop.is_set():
-                line = response.fp.readline()
-                if not line:
-                    return
-                if line.startswith(b"data: "):
-                    self.events.append((time.monotonic(), json.loads(line[6:])))
-        except (OSError, ValueError, http.client.HTTPException):
-            return
+        read_stream(self.port, self._stop, self.events)
 
     def frame_times(self) -> list[float]:
         """Poll times at which frames_captured grew (frames flowed just before)."""
