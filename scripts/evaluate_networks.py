@@ -40,14 +40,16 @@ from rppg.sources import open_source  # noqa: E402
 REAL_CLIP = ROOT / "tests" / "data" / "physrecorder_v01"
 REAL_FACES = ROOT.parent / "shared" / "data" / "real_faces"
 SETS = {"typical": 9101, "random": 9303}
-SET_CLIPS, SET_SECONDS = 6, 30.0
+SET_CLIPS, SET_SECONDS = 12, 30.0
 #: name -> (method, weights relative to the repository; None = shipped or classical)
 VARIANTS: dict[str, tuple[str, str | None]] = {
     "teacher": ("teacher", None),
     **{f"student_seed{s}": ("student", f"models/seeds/student_seed{s}.safetensors") for s in (1, 2, 3)},
     **{f"student_nokd_seed{s}": ("student_nokd", f"models/seeds/student_nokd_seed{s}.safetensors") for s in (1, 2, 3)},
     **{f"previous_data_{v}": ("student_nokd", f"models/seeds/previous_data/nokd_seed1_{v}.safetensors")
-       for v in ("label_free", "synthetic_only")},
+       for v in ("label_free", "synthetic_only", "screened_160")},
+    **{f"ablation_{v}": ("student_nokd", f"models/seeds/ablation_{v}.safetensors")
+       for v in ("160_clips", "no_average")},
     "pos": ("pos", None),
     "chrom": ("chrom", None),
     "student": ("student", None),  # the shipped files: the best seed by validation, evaluated above
@@ -85,7 +87,7 @@ def heldout_sets(out: Path) -> dict[str, Path]:
     folders = {}
     for name, seed in SETS.items():
         folder = out / name
-        if not folder.is_dir():
+        if not (folder / f"subject{SET_CLIPS}").is_dir():  # absent, or written with fewer clips
             write_ubfc(folder, SET_CLIPS, seed, preset=name, duration_s=SET_SECONDS)
         folders[name] = folder
     return folders

@@ -69,12 +69,21 @@ def seeds_table(nets: dict) -> str:
     return "\n".join(rows)
 
 
+#: The ablation ladder of student_nokd, seed 1: (label, variant in models/evaluation.json).
+ABLATION_STEPS = (
+    ("unscreened clips + label-free losses on real faces", "previous_data_label_free"),
+    ("unscreened clips, synthetic only", "previous_data_synthetic_only"),
+    ("screened clips (160)", "previous_data_screened_160"),
+    ("screened clips (160), weight average", "ablation_160_clips"),
+    ("screened clips (400), no weight average", "ablation_no_average"),
+    ("screened clips (400), weight average (shipped recipe)", "student_nokd_seed1"),
+)
+
+
 def ablation_table(nets: dict) -> str:
     rows = ["| student_nokd, seed 1 | typical: window MAE | random: window MAE | real clip: window MAE | "
             "real faces: agree with clean POS | real faces: median change |", "|---|---|---|---|---|---|"]
-    for label, key in (("unscreened clips + label-free losses on real faces", "previous_data_label_free"),
-                       ("unscreened clips, synthetic only", "previous_data_synthetic_only"),
-                       ("screened clips, synthetic only (shipped recipe)", "student_nokd_seed1")):
+    for label, key in ABLATION_STEPS:
         e = nets.get(key)
         if not e:
             continue
@@ -218,7 +227,8 @@ def render(text: str, tables: dict[str, str]) -> str:
 def main() -> None:
     doc = json.loads((ROOT / "models" / "evaluation.json").read_text())
     nets = doc.get("networks", {})
-    tables = {"networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
+    tables = {"networks_protocol": doc.get("networks_protocol", "-"),
+              "networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
               "ablation_table": ablation_table(nets), "cards_table": cards_table(),
               "bank_table": bank_table(), "trust_table": trust_table(),
               "calibration_table": calibration_table(), "face_size_table": face_size_table(),

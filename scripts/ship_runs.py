@@ -1,5 +1,6 @@
-"""Copy finished training runs into models/: every seed's weights, card and log, and as the shipped
-network of each kind the seed with the best validation MAE (validation data, never a test set).
+"""Copy finished training runs into models/: every seed's (and ablation run's) weights, card and log,
+and as the shipped network of each kind the seed with the best validation MAE (validation data,
+never a test set).
 
     python scripts/ship_runs.py            # after scripts/train_all.sh
     rppg export --method student --onnx models/student.onnx   # then refresh the ONNX file
@@ -33,6 +34,8 @@ def copy_run(run: Path, target: str, name: str, dest: Path) -> dict | None:
 
 def main() -> None:
     copy_run(RUNS / "teacher", "teacher", "teacher", MODELS)
+    for run in sorted(RUNS.glob("ablation_*")):  # scored beside the seeds, never shipped
+        copy_run(run, "student_nokd", run.name, MODELS / "seeds")
     for target in ("student", "student_nokd"):
         seeds = {}
         for run in sorted(RUNS.glob(f"{target}_seed*")):

@@ -81,15 +81,37 @@ def test_no_pulse_leaves_no_peak_at_the_heart_rate():
     assert not without.bvp.any() and not without.hr.any()
 
 
-@pytest.mark.parametrize("kind", ["procedural", "texture"])
+def _face_specs(kind: str) -> list[SynthSpec]:
+    if kind == "grid texture":  # each photograph the "all" identity set adds to the original six
+        from rppg.synth.face import n_textures
+
+        first, last = n_textures("pyfeat"), n_textures("all")
+        assert last > first
+        return [SynthSpec(duration_s=1.0, width=320, height=240, face_kind="texture", identities="all",
+                          face_index=i, seed=20 + i, skin_tone=1.5 + i % 4) for i in range(first, last)]
+    return [SynthSpec(duration_s=1.0, width=320, height=240, face_kind=kind, seed=s, skin_tone=tone)
+            for s, tone in ((11, 1.5), (12, 3.5), (13, 5.5))]
+
+
+def test_identity_sets_keep_the_original_photographs_first():
+    from rppg.synth.face import textures_of
+
+    original, everyone = textures_of("pyfeat"), textures_of("all")
+    assert len(everyone) > len(original) == 6
+    for a, b in zip(original, everyone, strict=False):  # clips drawn before the set grew stay the same
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    with pytest.raises(ConfigError, match="identities"):
+        SynthSpec(identities="nobody")
+
+
+@pytest.mark.parametrize("kind", ["procedural", "texture", "grid texture"])
 def test_blazeface_detects_the_faces_and_boxes_match(kind):
     from rppg.face.detectors import make_detector
 
     detector = make_detector("mediapipe")
     assert detector.name == "mediapipe"
     hits, ious = 0, []
-    specs = [SynthSpec(duration_s=1.0, width=320, height=240, face_kind=kind, seed=s, skin_tone=tone)
-             for s, tone in ((11, 1.5), (12, 3.5), (13, 5.5))]
+    specs = _face_specs(kind)
     n = 0
     try:
         for spec in specs:

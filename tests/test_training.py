@@ -160,8 +160,33 @@ def test_resume_continues_the_step_count_and_matches_an_uninterrupted_run(tmp_pa
     straight_state = straight.model.state_dict()
     for name, a in resumed.model.state_dict().items():
         torch.testing.assert_close(a, straight_state[name], msg=name)
+    straight_ema = straight.ema.state_dict()
+    for name, a in resumed.ema.state_dict().items():
+        torch.testing.assert_close(a, straight_ema[name], msg=f"ema {name}")
     steps = [json.loads(r)["step"] for r in (tmp_path / "split" / LOG).read_text().splitlines()]
     assert max(steps) == 6 and (tmp_path / "split" / CHECKPOINT).is_file()
+
+
+def test_the_shipped_weights_are_the_weight_average_not_the_last_step(tmp_path, cache):
+    cfg = tiny("student_nokd", lr=0.01, ema=0.9, val_every=8)
+    trainer = Trainer(cfg, opts("student_nokd", tmp_path, cache, steps=8))
+    trainer.fit()
+    shipped = load_file(tmp_path / "student_nokd.safetensors")
+    averaged = trainer.ema.module.state_dict()
+    raw = trainer.model.state_dict()
+    conv = next(k for k, v in raw.items() if v.dim() == 5)  # a 3-D convolution's weights
+    torch.testing.assert_close(shipped[conv], averaged[conv])
+    assert not torch.allclose(shipped[conv], raw[conv])
+
+
+def test_config_overrides_change_nested_values_and_reject_unknown_keys():
+    from rppg_training.config import apply_overrides
+
+    cfg = apply_overrides(load_config("student_nokd"), ["data.train_clips=12", "ema=0", "arch=student"])
+    assert cfg["data"]["train_clips"] == 12 and cfg["ema"] == 0 and cfg["arch"] == "student"
+    for bad in ("data.train_clip=12", "nosuch.key=1", "ema", "=3"):
+        with pytest.raises(ConfigError):
+            apply_overrides(load_config("student_nokd"), [bad])
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, cache):

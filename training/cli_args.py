@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rppg_training.config import TARGETS, load_config
+from rppg_training.config import TARGETS, apply_overrides, load_config
 from rppg_training.trainer import RunOptions, train
 
 
@@ -34,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="initialisation and batch-order seed (the training data stay the same); "
                              "the config's when omitted")
+    parser.add_argument("--set", dest="overrides", action="append", default=None, metavar="KEY=VALUE",
+                        help="change one config value, dotted for nested keys, the value in JSON "
+                             "(e.g. --set data.train_clips=160 --set ema=0); repeatable")
     parser.add_argument("--cache", default="data_cache", help="folder for rendered/cropped training data")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the training data in memory only")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.target, args.config)
+    cfg = apply_overrides(load_config(args.target, args.config), args.overrides or [])
     if args.seed is not None:
         cfg["seed"] = args.seed
     opts = RunOptions(

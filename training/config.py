@@ -31,3 +31,26 @@ def load_config(target: str, path: str | Path | None = None) -> dict:
     if cfg["arch"] == "student" and "distill" not in cfg:
         raise ConfigError(f"config {path}: a student config needs a 'distill' section (weights may be 0)")
     return cfg
+
+
+def apply_overrides(cfg: dict, overrides: list[str]) -> dict:
+    """``cfg`` with ``KEY=VALUE`` changes applied (dotted keys reach nested sections; values are
+    JSON, or plain strings when they do not parse), so an ablation needs no copy of a config."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        *parents, leaf = key.split(".")
+        node = cfg
+        for name in parents:
+            if not isinstance(node.get(name), dict):
+                raise ConfigError(f"--set {key}: the config has no section {name!r}")
+            node = node[name]
+        if leaf not in node:  # a typo would otherwise train the unchanged config
+            raise ConfigError(f"--set {key}: the config has no key {leaf!r} there")
+        node[leaf] = value
+    return cfg

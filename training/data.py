@@ -81,16 +81,19 @@ class DataSpec:
 # ---------------------------------------------------------------- synthetic banks
 #: Names the generator in cache keys and model cards.
 GENERATOR = "rppg.synth"
+#: The face photographs of banks whose config names none (see SynthSpec.identities).
+DEFAULT_IDENTITIES = "pyfeat"
 
 
-def _render_one(args: tuple[int, int, int, str, str, str | None]) -> tuple[np.ndarray, np.ndarray] | None:
+def _render_one(args: tuple[int, int, int, str, str, str, str | None]) -> tuple[np.ndarray, np.ndarray] | None:
     """Render clip ``i`` (or load it from the per-clip cache, so an interrupted bank resumes)."""
-    seed, i, n, split, pulse_colour, clip_dir = args
-    path = Path(clip_dir) / f"{split}_{seed}_{i}_{n}_{pulse_colour}_v{BANK_VERSION}.npz" if clip_dir else None
+    seed, i, n, split, pulse_colour, identities, clip_dir = args
+    variant = pulse_colour if identities == DEFAULT_IDENTITIES else f"{pulse_colour}_{identities}"
+    path = Path(clip_dir) / f"{split}_{seed}_{i}_{n}_{variant}_v{BANK_VERSION}.npz" if clip_dir else None
     if path is not None and path.is_file():
         with np.load(path) as z:
             return (z["crops"], z["bvp"]) if z["crops"].size else None
-    out = render_training_clip(seed, i, n, split, pulse_colour)
+    out = render_training_clip(seed, i, n, split, pulse_colour, identities)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         crops, bvp = out if out is not None else (np.zeros((0,), np.uint8), np.zeros(0, np.float32))
@@ -100,12 +103,15 @@ def _render_one(args: tuple[int, int, int, str, str, str | None]) -> tuple[np.nd
 
 
 def synth_bank(split: str, n_clips: int, clip_seconds: float, seed: int, workers: int = 1,
-               pulse_colour: str = "optics", clip_dir: Path | None = None) -> ClipBank:
+               pulse_colour: str = "optics", clip_dir: Path | None = None,
+               identities: str = DEFAULT_IDENTITIES) -> ClipBank:
     """Render ``n_clips`` synthetic clips through the live tracking path (``workers`` processes);
-    ``split`` selects the settings (train | val, see synth_adapter). Clips where the tracker lost
-    the face too often are dropped, as their live windows would be withheld."""
+    ``split`` selects the settings (train | val, see synth_adapter), ``identities`` the face
+    photographs (see SynthSpec). Clips where the tracker lost the face too often are dropped, as
+    their live windows would be withheld."""
     n = int(round(clip_seconds * MODEL_FPS))
-    jobs = [(seed, i, n, split, pulse_colour, str(clip_dir) if clip_dir else None) for i in range(n_clips)]
+    jobs = [(seed, i, n, split, pulse_colour, identities, str(clip_dir) if clip_dir else None)
+            for i in range(n_clips)]
     bar = tqdm(total=n_clips, desc=f"render {split}", leave=False)
     results = []
     if workers > 1:
@@ -205,12 +211,15 @@ def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, 
     spec = DataSpec.parse(data)
     seed, n_train, n_val, secs = cfg["seed"], cfg["train_clips"], cfg["val_clips"], cfg["clip_seconds"]
     colour, workers = cfg.get("pulse_colour", "optics"), int(cfg.get("workers", 1))
+    identities = cfg.get("identities", DEFAULT_IDENTITIES)
 
     def synth(split: str, n: int, s: int) -> ClipBank:
         key = {"kind": "synth", "split": split, "n": n, "secs": secs, "seed": s, "gen": GENERATOR,
                "pulse_colour": colour}
+        if identities != DEFAULT_IDENTITIES:  # banks made before the choice existed keep their keys
+            key["identities"] = identities
         clips = Path(cache_dir) / "clips" if cache_dir is not None else None
-        return cached(cache_dir, key, lambda: synth_bank(split, n, secs, s, workers, colour, clips))
+        return cached(cache_dir, key, lambda: synth_bank(split, n, secs, s, workers, colour, clips, identities))
 
     if spec.kind == "synth":
         return synth("train", n_train, seed), synth("val", n_val, seed + 1_000_003)

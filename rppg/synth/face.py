@@ -22,6 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rppg.synth.spec import IDENTITY_SETS
+
 TEXTURES_FILE = Path(__file__).with_name("face_textures.npz")
 
 #: Monk Skin Tone scale (RGB), lightest to darkest; Fitzpatrick 1..6 maps onto it.
@@ -213,25 +215,33 @@ def procedural_face(rng: np.random.Generator, side: int, skin: np.ndarray) -> Fa
 
 
 @lru_cache(maxsize=1)
-def _textures() -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]:
-    """Decoded real faces: (image BGR float32, alpha, skin, box, keypoints) each."""
+def _textures() -> tuple[tuple[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]], ...]:
+    """Decoded real faces: (identity set, (image BGR float32, alpha, skin, box, keypoints)) each."""
     out = []
     with np.load(TEXTURES_FILE) as z:
+        sets = [str(v) for v in z["sets"]] if "sets" in z.files else ["pyfeat"] * len(z["names"])
         for i in range(len(z["names"])):
             img = cv2.imdecode(z[f"image_{i}"], cv2.IMREAD_COLOR).astype(np.float32)
             masks = cv2.imdecode(z[f"masks_{i}"], cv2.IMREAD_COLOR).astype(np.float32) / 255.0
             alpha, skin = masks[..., 0].copy(), masks[..., 1].copy()
-            out.append((img, alpha, skin, z["boxes"][i].copy(), z["keypoints"][i].copy()))
+            out.append((sets[i], (img, alpha, skin, z["boxes"][i].copy(), z["keypoints"][i].copy())))
     return tuple(out)
 
 
-def n_textures() -> int:
-    return len(_textures())
+def textures_of(identities: str = "pyfeat") -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The photographs in the identity set ``identities`` (a key of IDENTITY_SETS), in file order."""
+    return [t for name, t in _textures() if name in IDENTITY_SETS[identities]]
 
 
-def texture_face(rng: np.random.Generator, index: int, side: int, skin: np.ndarray) -> FaceSprite:
-    """Real face ``index`` (modulo the number shipped) scaled to ``side``, its skin recoloured to ``skin``."""
-    img0, alpha0, skin0, box0, kp0 = _textures()[index % n_textures()]
+def n_textures(identities: str = "pyfeat") -> int:
+    return len(textures_of(identities))
+
+
+def texture_face(rng: np.random.Generator, index: int, side: int, skin: np.ndarray,
+                 identities: str = "pyfeat") -> FaceSprite:
+    """Real face ``index`` (modulo the number in the set) scaled to ``side``, its skin recoloured to ``skin``."""
+    chosen = textures_of(identities)
+    img0, alpha0, skin0, box0, kp0 = chosen[index % len(chosen)]
     f = side / img0.shape[0]
     interp = cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR
     size = (int(round(img0.shape[1] * f)), int(round(img0.shape[0] * f)))

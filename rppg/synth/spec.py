@@ -15,6 +15,9 @@ import numpy as np
 from rppg.errors import ConfigError
 
 FACE_KINDS = ("procedural", "texture")
+#: Identity sets of the shipped face photographs (rppg.synth.face): "pyfeat" is the original six
+#: frames of two people, "all" adds four GRID corpus speakers.
+IDENTITY_SETS: dict[str, tuple[str, ...]] = {"pyfeat": ("pyfeat",), "all": ("pyfeat", "grid")}
 BACKGROUNDS = ("solid", "gradient", "noise", "shapes")
 
 
@@ -48,6 +51,7 @@ class SynthSpec:
     # face (rppg.synth.face)
     face_kind: str = "procedural"  # procedural | texture
     face_index: int = -1  # texture index; -1 = drawn from seed
+    identities: str = "pyfeat"  # photographs a texture face is drawn from: pyfeat | all (rppg.synth.face)
     skin_tone: float = 3.0  # Fitzpatrick-like 1 (lightest) .. 6 (darkest)
     face_size: float = 0.4  # face box height / frame height
     face_x: float = 0.5  # face centre, fractions of the frame
@@ -96,6 +100,8 @@ class SynthSpec:
             raise ConfigError("pulse amplitude must be >= 0")
         if self.face_kind not in FACE_KINDS:
             raise ConfigError(f"face_kind must be one of {', '.join(FACE_KINDS)}, got {self.face_kind!r}")
+        if self.identities not in IDENTITY_SETS:
+            raise ConfigError(f"identities must be one of {', '.join(IDENTITY_SETS)}, got {self.identities!r}")
         if self.background not in BACKGROUNDS:
             raise ConfigError(f"background must be one of {', '.join(BACKGROUNDS)}, got {self.background!r}")
         if not 0 <= self.jpeg_quality <= 100:

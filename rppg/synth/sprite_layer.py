@@ -69,7 +69,7 @@ class SpriteLayer:
         skin = skin_bgr(s.skin_tone)
         if s.face_kind == "texture":
             index = s.face_index if s.face_index >= 0 else int(rng.integers(1 << 30))
-            sprite = texture_face(rng, index, max(48, int(target / 123 * 320)), skin)
+            sprite = texture_face(rng, index, max(48, int(target / 123 * 320)), skin, s.identities)
         else:
             sprite = procedural_face(rng, max(48, int(target / 0.43)), skin)
         if s.mirror:
