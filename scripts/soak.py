@@ -135,14 +135,14 @@ def summarise(args: argparse.Namespace, samples: list[dict], events: list[tuple[
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--minutes", type=float, default=60.0, help="how long the daemon runs")
     parser.add_argument("--every", type=float, default=300.0, help="seconds between dropouts")
     parser.add_argument("--gap", type=float, default=10.0, help="seconds without frames per dropout")
-    parser.add_argument("--method", default="student")
+    parser.add_argument("--method", default="student", help="the daemon's --method")
     parser.add_argument("--video", default=str(DEFAULT_VIDEO), help="the clip the faulty source replays")
-    parser.add_argument("--port", type=int, default=8779)
+    parser.add_argument("--port", type=int, default=8779, help="loopback port for the daemon")
     parser.add_argument("--poll", type=float, default=0.25, help="seconds between /health polls")
-    parser.add_argument("--out", default=str(ROOT / "docs/soak_summary.json"))
+    parser.add_argument("--out", default=str(ROOT / "docs/soak_summary.json"), help="the JSON summary")
     parser.add_argument("--log", default=None, help="the daemon's stderr (default: soak/daemon.stderr.log)")
     args = parser.parse_args()
 
