@@ -19,7 +19,6 @@ SIGTERM and must exit 0. Not part of the test suite (it runs for an hour):
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import signal
@@ -29,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from rppg_app.daemon.sse_reader import read_stream
+from rppg_app.daemon.sse_reader import get_json, read_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VIDEO = ROOT / "tests/data/physrecorder_v01/video_ZIP_H264.avi"
@@ -43,18 +42,6 @@ def proc_status(pid: int) -> tuple[float | None, int | None]:
         return None, None
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024.0, int(fields["Threads"])
-
-
-def get_json(port: int, path: str, timeout: float = 5.0) -> dict | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return json.loads(body) if response.status == 200 else None
-    except (OSError, ValueError, http.client.HTTPException):
-        return None
 
 
 class StreamListener(threading.Thread):

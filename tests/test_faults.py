@@ -10,8 +10,6 @@ and its HTTP endpoints (/health, /stream), as a user or a supervisor would.
 
 from __future__ import annotations
 
-import http.client
-import json
 import signal
 import socket
 import subprocess
@@ -28,7 +26,7 @@ from rppg.errors import SourceError
 from rppg.pipeline import Pipeline
 from rppg.sources import open_source
 from rppg.stream import Engine
-from rppg_app.daemon.sse_reader import read_stream
+from rppg_app.daemon.sse_reader import get_json, read_stream
 from tests.conftest import REAL_VIDEO
 
 BACK_WITHIN_S = 3.0  # readings resume this soon after the source returns
@@ -214,18 +212,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def get_json(port: int, path: str) -> dict | None:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", path)
-        response = conn.getresponse()
-        body = response.read()
-        conn.close()
-        return json.loads(body) if response.status == 200 else None
-    except (OSError, ValueError, http.client.HTTPException):
-        return None
 
 
 class DaemonRun:

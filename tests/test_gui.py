@@ -58,14 +58,6 @@ def test_gui_runs_in_a_real_x_window_and_saves_a_screenshot(xvfb_display, tmp_pa
     assert len(np.unique(video.reshape(-1, 3) // 16, axis=0)) > 100
 
 
-@pytest.fixture(scope="module")
-def qt_app():
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from rppg_app.gui.application import make_application
-
-    app = make_application()
-    yield app
-    os.environ.pop("QT_QPA_PLATFORM", None)
 
 
 def test_readout_says_no_reading_when_bpm_is_null_or_the_face_is_lost(qt_app):

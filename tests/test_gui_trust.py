@@ -1,22 +1,11 @@
 """The GUI says how far to trust a reading, says why there is none, and draws turned regions turned."""
 
-import os
 
 import numpy as np
 import pytest
 
 from rppg.containers import Reading
 from rppg.face.regions import SkinRect
-
-
-@pytest.fixture(scope="module")
-def qt_app():
-    os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from rppg_app.gui.application import make_application
-
-    app = make_application()
-    yield app
-    os.environ.pop("QT_QPA_PLATFORM", None)
 
 
 def test_confidence_in_words_around_the_operating_point():

@@ -11,7 +11,7 @@ from rppg.containers import Frame
 from rppg.errors import ConfigError
 from rppg.pipeline import Pipeline
 from rppg.sources import open_source
-from tests.conftest import REAL_HR_BPM, REAL_VIDEO
+from tests.conftest import REAL_HR_BPM, REAL_VIDEO, push_all
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +23,7 @@ def pos_pipeline():
 
 def test_streaming_readings_once_per_second_after_the_window(pos_pipeline):
     pos_pipeline.reset()
-    readings = []
-    with open_source(str(REAL_VIDEO)) as source:
-        for frame in source:
-            r = pos_pipeline.push(frame)
-            if r is not None:
-                readings.append(r)
+    readings = push_all(pos_pipeline)
     times = np.array([r.t for r in readings])
     assert 9.9 <= times[0] <= 10.1
     assert np.allclose(np.diff(times), 1.0, atol=0.05)

@@ -12,7 +12,7 @@ from rppg.models.weights_io import save_weights
 from rppg.pipeline import Pipeline
 from rppg.sources import open_source
 from rppg.windowing import crops_on_grid, grid_times, to_uint8, track_and_crop
-from tests.conftest import REAL_VIDEO
+from tests.conftest import REAL_VIDEO, push_all
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,7 @@ def test_live_windows_equal_training_windows_on_the_real_clip(student_weights):
     fed: list[np.ndarray] = []
     run = pipeline._run_network
     pipeline._run_network = lambda crops: (fed.append(crops.copy()), run(crops))[1]
-    readings = []
-    with open_source(str(REAL_VIDEO)) as source:
-        for frame in source:
-            r = pipeline.push(frame)
-            if r is not None:
-                readings.append(r)
+    readings = push_all(pipeline)
     pipeline.close()
     assert len(readings) >= 5 and len(fed) == len(readings)
 
@@ -62,13 +57,8 @@ def test_evaluation_windows_are_the_live_readings(student_weights):
     pipeline = Pipeline("pos")
     with open_source(str(REAL_VIDEO)) as source:
         trace = pipeline.process_clip(source)
-    live = []
     pipeline.reset()
-    with open_source(str(REAL_VIDEO)) as source:
-        for frame in source:
-            r = pipeline.push(frame)
-            if r is not None:
-                live.append(r)
+    live = push_all(pipeline)
     pipeline.close()
     assert [r.t for r in trace.readings] == [r.t for r in live]
     assert [r.bpm for r in trace.readings] == [r.bpm for r in live]

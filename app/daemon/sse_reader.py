@@ -1,6 +1,7 @@
-"""A minimal client of the daemon's ``/stream`` (SSE): what the soak and the fault tests watch.
+"""A minimal client of the daemon's ``/stream`` (SSE) and JSON endpoints: what the soak and the
+fault tests watch.
 
-Kept in the package so the soak script and the tests read the stream the same way.
+Kept in the package so the soak script and the tests read the daemon the same way.
 """
 
 from __future__ import annotations
@@ -27,3 +28,16 @@ def read_stream(port: int, stop: threading.Event, events: list[tuple[float, dict
         conn.close()
     except (OSError, ValueError, http.client.HTTPException):
         return
+
+
+def get_json(port: int, path: str, timeout: float = 5.0, host: str = "127.0.0.1") -> dict | None:
+    """The JSON body of ``GET path``, or None when the daemon is not (yet) answering or says no."""
+    try:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        return json.loads(body) if response.status == 200 else None
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
