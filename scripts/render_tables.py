@@ -204,17 +204,22 @@ def soak_table() -> str:
 
 
 def cards_table() -> str:
-    rows = ["| network | parameters | MFLOPs / 300 frames | steps | batch | wall time (min) | best val MAE | "
-            "noise baseline | seed |", "|---|---|---|---|---|---|---|---|---|"]
+    """The shipped networks' cards: size, training (clips, steps, time) and validation."""
+    rows = []
     for name in ("teacher", "student", "student_nokd"):
         path = ROOT / "models" / f"{name}.json"
         if not path.is_file():
             continue
         c = json.loads(path.read_text())
-        rows.append(f"| {name} | {c['n_params']:,} | {c['flops_per_300_frames'] / 1e6:.0f} | {c['steps']} | "
-                    f"{c['batch_size']} | {c['wall_time_s'] / 60:.0f} | {fmt(c['validation'].get('val_mae'))} | "
+        v, d = c["validation"], c["config"]["data"]
+        clips = c.get("train_clips_kept", d["train_clips"])
+        rows.append(f"| {name} | {c['n_params']:,} | {c['flops_per_300_frames'] / 1e6:.0f} | {clips} | "
+                    f"{c['steps']} | {c['batch_size']} | {c['config'].get('ema', 0) or '-'} | "
+                    f"{c['wall_time_s'] / 60:.0f} | {fmt(v.get('val_mae'))} ({v.get('val_windows', '-')}) | "
                     f"{fmt(c['validation_baseline'].get('noise_mae'))} | {c['config'].get('seed')} |")
-    return "\n".join(rows)
+    return _table(["network", "parameters", "MFLOPs / 300 frames", "training clips", "steps", "batch",
+                   "weight average (decay)", "wall time (min)", "best val MAE (windows)", "noise baseline",
+                   "seed"], rows)
 
 
 def render(text: str, tables: dict[str, str]) -> str:

@@ -388,6 +388,8 @@ class Trainer:
             "n_params": count_params(final),
             "flops_per_300_frames": count_flops(final, 300),
             "training_data": self._data_description(),
+            "train_clips_kept": len(self.train_bank.crops),
+            "val_clips_kept": len(self.val_bank.crops),
             "steps": self.step,
             "batch_size": self.cfg["batch_size"] * self.d.world,
             "window_frames": TRAIN_WINDOW,
