@@ -96,6 +96,9 @@ class OnnxEstimator(Estimator):
             raise WeightsError(f"ONNX file not found: {path} (make it with `rppg export`)")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # provider fallbacks are expected on boards without a GPU
+        # No CPU memory arena: it keeps the largest window's buffers for good (about 10 MB here),
+        # and one inference per second gains nothing from reusing them. Small boards need the memory.
+        options.enable_cpu_mem_arena = False
         providers = providers or available_providers()
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers,
