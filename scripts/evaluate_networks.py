@@ -50,6 +50,9 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
        for v in ("label_free", "synthetic_only", "screened_160")},
     **{f"ablation_{v}": ("student_nokd", f"models/seeds/ablation_{v}.safetensors")
        for v in ("160_clips", "no_average")},
+    # the networks shipped before the 400-clip bank and the weight average, for comparison
+    **{f"previous_data_{v}_screened_160": (v, f"models/seeds/previous_data/{f}_screened_160.safetensors")
+       for v, f in (("student", "student_seed3"), ("teacher", "teacher"))},
     "pos": ("pos", None),
     "chrom": ("chrom", None),
     "student": ("student", None),  # the shipped files: the best seed by validation, evaluated above

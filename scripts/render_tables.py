@@ -32,17 +32,26 @@ def _get(entry: dict, *path):
     return entry
 
 
+#: Rows of the main accuracy table: (variant in models/evaluation.json, label).
+NETWORK_ROWS = (
+    ("student", "student"), ("student_nokd", "student_nokd"), ("teacher", "teacher"),
+    ("previous_data_student_screened_160", "student before (160 clips, no weight average)"),
+    ("previous_data_teacher_screened_160", "teacher before (160 clips, no weight average)"),
+    ("pos", "pos"), ("chrom", "chrom"),
+)
+
+
 def networks_table(nets: dict) -> str:
     rows = ["| estimator | typical: window MAE | random: window MAE | real clip: window MAE | real clip: "
             "whole clip (ref) | real faces: agree with clean POS (windows) | real faces: median change |",
             "|---|---|---|---|---|---|---|"]
-    for name in ("student", "student_nokd", "teacher", "pos", "chrom"):
+    for name, label in NETWORK_ROWS:
         e = nets.get(name)
         if not e:
             continue
         rc = e["real_clip"]
         rf = e.get("real_faces") or {}
-        rows.append(f"| {name} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
+        rows.append(f"| {label} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
                     f"{fmt(rc['window_mae'])} | {fmt(rc.get('hr_est'), 1)} ({fmt(rc.get('hr_ref'), 1)}) | "
                     f"{fmt(rf.get('agree_within3_share'))} ({rf.get('pos_clean_windows', '-')}) | "
                     f"{fmt(rf.get('median_change_bpm'))} |")

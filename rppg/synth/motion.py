@@ -50,10 +50,14 @@ def sudden_moves(rng: np.random.Generator, t: np.ndarray, per_min: float, size: 
     for start in rng.uniform(t[0], t[-1], n):
         rise, hold = rng.uniform(0.15, 0.5), rng.uniform(0.5, 4.0)
         amp = rng.normal(0, size)
-        up = 1 / (1 + np.exp(-(t - start - rise / 2) * 8 / rise))
-        down = 1 / (1 + np.exp(-(t - start - rise - hold - rise / 2) * 8 / rise))
-        out += amp * (up - down)
+        out += amp * (_step(t - start - rise / 2, rise) - _step(t - start - rise - hold - rise / 2, rise))
     return out
+
+
+def _step(dt: np.ndarray, rise: float) -> np.ndarray:
+    """A smooth 0 -> 1 step centred on dt = 0 over about ``rise`` seconds (a logistic; the exponent is
+    clipped, so far from the step it is 1 or vanishingly small instead of an overflow warning)."""
+    return 1 / (1 + np.exp(np.clip(-dt * 8 / rise, -700.0, 700.0)))
 
 
 def _talking(rng: np.random.Generator, t: np.ndarray, level: float) -> np.ndarray:
