@@ -102,6 +102,16 @@ def ablation_table(nets: dict) -> str:
     return "\n".join(rows)
 
 
+def validation_table(doc: dict) -> str:
+    """Every variant on one validation bank (scripts/score_validation.py)."""
+    v = doc.get("validation")
+    if not v:
+        return "-"
+    rows = [f"| {name} | {fmt(e['val_mae'])} | {e['val_within5']:.0%} |" for name, e in sorted(v["scores"].items())]
+    return (f"`{v['command']}`: {v['windows']} windows of 10 s ({v['bank']}).\n\n"
+            + _table(["network", "validation MAE", "within 5 bpm"], rows))
+
+
 def _doc(relative: str) -> dict | None:
     """A measured JSON file of the repository, or None when it has not been written yet."""
     path = ROOT / relative
@@ -243,6 +253,7 @@ def main() -> None:
     nets = doc.get("networks", {})
     tables = {"networks_protocol": doc.get("networks_protocol", "-"),
               "networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
+              "validation_table": validation_table(doc),
               "ablation_table": ablation_table(nets), "cards_table": cards_table(),
               "bank_table": bank_table(), "trust_table": trust_table(),
               "calibration_table": calibration_table(), "face_size_table": face_size_table(),
