@@ -26,8 +26,9 @@ METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
 
 #: A face whose box is smaller than this (pixels, larger side) gives no bpm (reason
 #: "face_too_small"): below it the skin signal drowns in quantisation and compression
-#: noise. Measured by shrinking the real clip (scripts/face_size_bench.py, docs/face_size.json):
-#: every window within 3 bpm down to a 25 px face, up to 4.8 bpm off at 17 px.
+#: noise. Chosen by shrinking the real clip (scripts/face_size_bench.py writes the errors per face
+#: size to docs/face_size.json; the README renders them) where earlier networks' errors grew; the
+#: current ones still read that one clip at 17 px, so the limit is on the safe side.
 MIN_FACE_PX: float = 24.0
 
 #: Seconds between face detections when the networks read the crop (flow tracks in between
