@@ -32,16 +32,11 @@ from rppg.models.registry import build  # noqa: E402
 from rppg.models.weights_io import load_weights  # noqa: E402
 from rppg.signal.hr import estimate_hr  # noqa: E402
 from rppg_training.config import load_config  # noqa: E402
-from rppg_training.data import BANK_VERSION, GENERATOR, ClipBank, _cache_path, val_windows  # noqa: E402
+from rppg_training.data import ClipBank, bank_path, synth_bank_key, val_windows  # noqa: E402
 
 
 def config_val_bank() -> Path:
-    cfg = load_config("student")
-    d = cfg["data"]
-    key = {"kind": "synth", "split": "val", "n": d["val_clips"], "secs": d["clip_seconds"],
-           "seed": d["seed"] + 1_000_003, "gen": GENERATOR, "pulse_colour": d.get("pulse_colour", "optics"),
-           "version": BANK_VERSION}
-    return _cache_path(ROOT / "data_cache", key)
+    return bank_path(ROOT / "data_cache", synth_bank_key(load_config("student")["data"], "val"))
 
 
 def main() -> None:

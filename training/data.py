@@ -198,7 +198,7 @@ def cached(cache_dir: Path | None, key: dict, make) -> ClipBank:
     """Load the bank for ``key`` from the cache, or make and store it."""
     if cache_dir is None:
         return make()
-    path = _cache_path(Path(cache_dir), key | {"version": BANK_VERSION})
+    path = bank_path(cache_dir, key)
     if path.is_file():
         return ClipBank.load(path)
     bank = make()
@@ -206,29 +206,46 @@ def cached(cache_dir: Path | None, key: dict, make) -> ClipBank:
     return bank
 
 
+VAL_SEED_OFFSET = 1_000_003  # validation clips are drawn with the training seed plus this
+
+
+def synth_bank_key(cfg: dict, split: str) -> dict:
+    """The cache key of the synthetic ``split`` bank (train | val) that the ``data`` config ``cfg`` makes."""
+    train = split == "train"
+    n, seed = (cfg["train_clips"], cfg["seed"]) if train else (cfg["val_clips"], cfg["seed"] + VAL_SEED_OFFSET)
+    key = {"kind": "synth", "split": split, "n": n, "secs": cfg["clip_seconds"], "seed": seed, "gen": GENERATOR,
+           "pulse_colour": cfg.get("pulse_colour", "optics")}
+    identities = cfg.get("identities", DEFAULT_IDENTITIES)
+    if identities != DEFAULT_IDENTITIES:  # banks made before the choice existed keep their keys
+        key["identities"] = identities
+    return key
+
+
+def bank_path(cache_dir: Path, key: dict) -> Path:
+    """Where ``cached`` keeps the bank for ``key``."""
+    return _cache_path(Path(cache_dir), key | {"version": BANK_VERSION})
+
+
 def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, ClipBank]:
     """(train, val) banks for a ``--data`` value and the config's ``data`` section."""
     spec = DataSpec.parse(data)
-    seed, n_train, n_val, secs = cfg["seed"], cfg["train_clips"], cfg["val_clips"], cfg["clip_seconds"]
     colour, workers = cfg.get("pulse_colour", "optics"), int(cfg.get("workers", 1))
     identities = cfg.get("identities", DEFAULT_IDENTITIES)
 
-    def synth(split: str, n: int, s: int) -> ClipBank:
-        key = {"kind": "synth", "split": split, "n": n, "secs": secs, "seed": s, "gen": GENERATOR,
-               "pulse_colour": colour}
-        if identities != DEFAULT_IDENTITIES:  # banks made before the choice existed keep their keys
-            key["identities"] = identities
+    def synth(split: str) -> ClipBank:
+        key = synth_bank_key(cfg, split)
         clips = Path(cache_dir) / "clips" if cache_dir is not None else None
-        return cached(cache_dir, key, lambda: synth_bank(split, n, secs, s, workers, colour, clips, identities))
+        return cached(cache_dir, key, lambda: synth_bank(split, key["n"], key["secs"], key["seed"], workers, colour,
+                                                         clips, identities))
 
     if spec.kind == "synth":
-        return synth("train", n_train, seed), synth("val", n_val, seed + 1_000_003)
+        return synth("train"), synth("val")
     if spec.path is None or not Path(spec.path).is_dir():
         raise DatasetError(f"dataset folder not found: {spec.path}")
     from rppg.datasets import load_dataset
 
     load_dataset(spec.path, spec.kind)  # an empty or malformed folder fails here, before any work
-    val = synth("val", n_val, seed + 1_000_003)
+    val = synth("val")
     store: dict[str, ClipBank | None] = {}
 
     def make_real(split: str) -> ClipBank:
