@@ -40,10 +40,10 @@ def crops_on_grid(times: np.ndarray, crops: np.ndarray, t0: float, t1: float) ->
 class FaceCropper:
     """Tracks the face and crops it, one frame at a time (the per-frame part of the network path)."""
 
-    def __init__(self, detector: str = "mediapipe") -> None:
+    def __init__(self, detector: str = "mediapipe", redetect_s: float = NETWORK_REDETECT_S) -> None:
         from rppg.face.tracker import FaceTracker
 
-        self.tracker = FaceTracker(detector, redetect_s=NETWORK_REDETECT_S)  # as the pipeline's network path
+        self.tracker = FaceTracker(detector, redetect_s=redetect_s)  # by default as the pipeline's network path
 
     def __call__(self, frame: Frame) -> tuple[FaceBox | None, np.ndarray | None]:
         box = self.tracker.update(frame)
@@ -53,9 +53,11 @@ class FaceCropper:
         self.tracker.close()
 
 
-def track_and_crop(frames: Iterable[Frame], detector: str = "mediapipe") -> tuple[np.ndarray, np.ndarray]:
-    """Times and uint8 crops of the frames where a face was tracked (training and offline tools)."""
-    cropper = FaceCropper(detector)
+def track_and_crop(frames: Iterable[Frame], detector: str = "mediapipe",
+                   redetect_s: float = NETWORK_REDETECT_S) -> tuple[np.ndarray, np.ndarray]:
+    """Times and uint8 crops of the frames where a face was tracked (training and offline tools);
+    ``redetect_s`` as FaceTracker's (training data may be made with either kind of tracking)."""
+    cropper = FaceCropper(detector, redetect_s)
     times, crops = [], []
     try:
         for frame in frames:

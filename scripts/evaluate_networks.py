@@ -47,12 +47,12 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
     **{f"student_seed{s}": ("student", f"models/seeds/student_seed{s}.safetensors") for s in (1, 2, 3)},
     **{f"student_nokd_seed{s}": ("student_nokd", f"models/seeds/student_nokd_seed{s}.safetensors") for s in (1, 2, 3)},
     **{f"previous_data_{v}": ("student_nokd", f"models/seeds/previous_data/nokd_seed1_{v}.safetensors")
-       for v in ("label_free", "synthetic_only", "screened_160")},
+       for v in ("label_free", "synthetic_only", "screened_160", "screened_400")},
     **{f"ablation_{v}": ("student_nokd", f"models/seeds/ablation_{v}.safetensors")
-       for v in ("160_clips", "no_average")},
-    # the networks shipped before the 400-clip bank and the weight average, for comparison
-    **{f"previous_data_{v}_screened_160": (v, f"models/seeds/previous_data/{f}_screened_160.safetensors")
-       for v, f in (("student", "student_seed3"), ("teacher", "teacher"))},
+       for v in ("160_clips", "no_average", "no_grid")},
+    # the networks shipped before (160 clips; then 400 clips with the weight average), for comparison
+    **{f"previous_data_{v}_screened_{n}": (v, f"models/seeds/previous_data/{f}_screened_{n}.safetensors")
+       for n in ("160", "400") for v, f in (("student", "student_seed3"), ("teacher", "teacher"))},
     "pos": ("pos", None),
     "chrom": ("chrom", None),
     "student": ("student", None),  # the shipped files: the best seed by validation, evaluated above

@@ -35,8 +35,10 @@ def _get(entry: dict, *path):
 #: Rows of the main accuracy table: (variant in models/evaluation.json, label).
 NETWORK_ROWS = (
     ("student", "student"), ("student_nokd", "student_nokd"), ("teacher", "teacher"),
-    ("previous_data_student_screened_160", "student before (160 clips, no weight average)"),
-    ("previous_data_teacher_screened_160", "teacher before (160 clips, no weight average)"),
+    ("previous_data_student_screened_400", "student before (400 clips, no GRID speakers)"),
+    ("previous_data_teacher_screened_400", "teacher before (400 clips, no GRID speakers)"),
+    ("previous_data_student_screened_160", "student before that (160 clips, no weight average)"),
+    ("previous_data_teacher_screened_160", "teacher before that (160 clips, no weight average)"),
     ("pos", "pos"), ("chrom", "chrom"),
 )
 
@@ -85,7 +87,9 @@ ABLATION_STEPS = (
     ("screened clips (160)", "previous_data_screened_160"),
     ("screened clips (160), weight average", "ablation_160_clips"),
     ("screened clips (400), no weight average", "ablation_no_average"),
-    ("screened clips (400), weight average (shipped recipe)", "student_nokd_seed1"),
+    ("screened clips (400), weight average, 1,500 steps", "previous_data_screened_400"),
+    ("screened clips (400), weight average, 2,000 steps", "ablation_no_grid"),
+    ("400 clips + 240 clips of GRID speakers, 2,000 steps (shipped recipe)", "student_nokd_seed1"),
 )
 
 

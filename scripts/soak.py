@@ -78,6 +78,16 @@ def find_returns(samples: list[dict], gap_s: float) -> list[float]:
     return returns
 
 
+def rss_trace(samples: list[dict], started: float, every_s: float = 30.0) -> list[list[float]]:
+    """[minutes since start, resident MB, threads] every ``every_s`` seconds, for a plot of the run."""
+    trace, next_t = [], started
+    for s in samples:
+        if s["t"] >= next_t and s.get("rss_mb") is not None:
+            trace.append([round((s["t"] - started) / 60.0, 2), round(s["rss_mb"], 1), s["threads"]])
+            next_t = s["t"] + every_s
+    return trace
+
+
 def summarise(args: argparse.Namespace, samples: list[dict], events: list[tuple[float, dict]],
               started: float, exit_code: int | None, exit_s: float | None, reconnects: int) -> dict:
     returns = find_returns(samples, args.gap)
@@ -110,6 +120,7 @@ def summarise(args: argparse.Namespace, samples: list[dict], events: list[tuple[
         "threads_min": min(threads, default=None),
         "threads_max": max(threads, default=None),
         "threads_last": threads[-1] if threads else None,
+        "rss_trace": rss_trace(samples, started),
         "stream_reconnects": reconnects,
         "sigterm_exit_code": exit_code,
         "sigterm_exit_s": None if exit_s is None else round(exit_s, 2),

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The training behind the shipped networks, in two lanes that can run side by side on a CPU:
 #   lane A: the teacher, then the distilled student with seeds 1 and 2;
-#   lane B: the student without distillation with seeds 1-3, the two ablation runs (seed 1 with
-#           the earlier 160 training clips; seed 1 without the weight average), then the
-#           distilled student with seed 3.
+#   lane B: the student without distillation with seeds 1-3, the ablation run (seed 1 without the
+#           extra bank of GRID-speaker clips), then the distilled student with seed 3.
 # Start lane B once lane A has built the data banks (data_cache/), or both will render them.
 # Every run resumes from its checkpoint when rerun. Afterwards: python scripts/ship_runs.py
 #   scripts/train_all.sh [a|b|all]
@@ -22,8 +21,7 @@ if [ "$lane" = a ] || [ "$lane" = all ]; then
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   for s in 1 2 3; do run "student_nokd_seed$s" student_nokd --seed "$s"; done
-  run ablation_160_clips student_nokd --seed 1 --set data.train_clips=160
-  run ablation_no_average student_nokd --seed 1 --set ema=0
+  run ablation_no_grid student_nokd --seed 1 --set 'data.extra_train=[]'
   until [ -f runs/teacher/teacher.safetensors ]; do sleep 30; done  # lane A's teacher
   run student_seed3 student --seed 3 --teacher runs/teacher/teacher.safetensors
 fi

@@ -18,6 +18,8 @@ from rppg.models import load_estimator
 from rppg.models.teacher import TeacherNet
 from rppg.models.weights_io import save_weights
 from rppg_training.config import load_config
+from rppg_training.data import load_banks
+from rppg_training.synth_adapter import render_training_clip
 from rppg_training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,3 +262,19 @@ def test_pulse_visibility_keeps_clips_whose_crops_carry_their_pulse():
     assert pulse_visibility(crops, pulse.astype(np.float32)) > 0.9
     other = np.sin(2 * np.pi * 1.9 * t + 0.3).astype(np.float32)  # a pulse the crops do not carry
     assert pulse_visibility(crops, other) < MIN_PULSE_VISIBILITY
+
+
+def test_extra_training_banks_join_the_base_bank_without_re_rendering_it(cache):
+    base, val = load_banks("synth", TINY_DATA, cache)
+    extra = {"train_clips": 1, "seed": 4, "identities": "grid", "redetect_s": 0.5}  # flow-tracked crops
+    joined, val_again = load_banks("synth", TINY_DATA | {"extra_train": [extra]}, cache)
+    assert len(joined.crops) == len(base.crops) + 1
+    for a, b in zip(base.crops, joined.crops, strict=False):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(joined.crops[-1], base.crops[0][: len(joined.crops[-1])])
+    assert len(list((cache / "clips").glob("train_4_0_*_optics_grid_flow0.5_v*.npz"))) == 1
+    np.testing.assert_array_equal(np.concatenate(val.crops), np.concatenate(val_again.crops))
+    # the same clip with detection on every frame: the same pulse, other crops
+    per_frame = render_training_clip(4, 0, len(joined.bvp[-1]), "train", "optics", "grid", redetect_s=0.0)
+    np.testing.assert_array_equal(per_frame[1], joined.bvp[-1])
+    assert per_frame[0].shape == joined.crops[-1].shape and not np.array_equal(per_frame[0], joined.crops[-1])

@@ -85,15 +85,16 @@ GENERATOR = "rppg.synth"
 DEFAULT_IDENTITIES = "pyfeat"
 
 
-def _render_one(args: tuple[int, int, int, str, str, str, str | None]) -> tuple[np.ndarray, np.ndarray] | None:
+def _render_one(args: tuple[int, int, int, str, str, str, float, str | None]) -> tuple[np.ndarray, np.ndarray] | None:
     """Render clip ``i`` (or load it from the per-clip cache, so an interrupted bank resumes)."""
-    seed, i, n, split, pulse_colour, identities, clip_dir = args
+    seed, i, n, split, pulse_colour, identities, redetect_s, clip_dir = args
     variant = pulse_colour if identities == DEFAULT_IDENTITIES else f"{pulse_colour}_{identities}"
+    variant += f"_flow{redetect_s:g}" if redetect_s else ""
     path = Path(clip_dir) / f"{split}_{seed}_{i}_{n}_{variant}_v{BANK_VERSION}.npz" if clip_dir else None
     if path is not None and path.is_file():
         with np.load(path) as z:
             return (z["crops"], z["bvp"]) if z["crops"].size else None
-    out = render_training_clip(seed, i, n, split, pulse_colour, identities)
+    out = render_training_clip(seed, i, n, split, pulse_colour, identities, redetect_s)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         crops, bvp = out if out is not None else (np.zeros((0,), np.uint8), np.zeros(0, np.float32))
@@ -104,13 +105,14 @@ def _render_one(args: tuple[int, int, int, str, str, str, str | None]) -> tuple[
 
 def synth_bank(split: str, n_clips: int, clip_seconds: float, seed: int, workers: int = 1,
                pulse_colour: str = "optics", clip_dir: Path | None = None,
-               identities: str = DEFAULT_IDENTITIES) -> ClipBank:
+               identities: str = DEFAULT_IDENTITIES, redetect_s: float = 0.0) -> ClipBank:
     """Render ``n_clips`` synthetic clips through the live tracking path (``workers`` processes);
     ``split`` selects the settings (train | val, see synth_adapter), ``identities`` the face
-    photographs (see SynthSpec). Clips where the tracker lost the face too often are dropped, as
-    their live windows would be withheld."""
+    photographs (see SynthSpec), ``redetect_s`` the tracking (0: detection on every frame, more:
+    optical flow between detections). Clips where the tracker lost the face too often are
+    dropped, as their live windows would be withheld."""
     n = int(round(clip_seconds * MODEL_FPS))
-    jobs = [(seed, i, n, split, pulse_colour, identities, str(clip_dir) if clip_dir else None)
+    jobs = [(seed, i, n, split, pulse_colour, identities, redetect_s, str(clip_dir) if clip_dir else None)
             for i in range(n_clips)]
     bar = tqdm(total=n_clips, desc=f"render {split}", leave=False)
     results = []
@@ -216,8 +218,10 @@ def synth_bank_key(cfg: dict, split: str) -> dict:
     key = {"kind": "synth", "split": split, "n": n, "secs": cfg["clip_seconds"], "seed": seed, "gen": GENERATOR,
            "pulse_colour": cfg.get("pulse_colour", "optics")}
     identities = cfg.get("identities", DEFAULT_IDENTITIES)
-    if identities != DEFAULT_IDENTITIES:  # banks made before the choice existed keep their keys
+    if identities != DEFAULT_IDENTITIES:  # banks made before these choices existed keep their keys
         key["identities"] = identities
+    if cfg.get("redetect_s", 0.0):
+        key["redetect_s"] = float(cfg["redetect_s"])
     return key
 
 
@@ -226,26 +230,37 @@ def bank_path(cache_dir: Path, key: dict) -> Path:
     return _cache_path(Path(cache_dir), key | {"version": BANK_VERSION})
 
 
+def concat(banks: list[ClipBank]) -> ClipBank:
+    """One bank with the clips of ``banks`` in order."""
+    return ClipBank([c for b in banks for c in b.crops], [v for b in banks for v in b.bvp])
+
+
 def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, ClipBank]:
-    """(train, val) banks for a ``--data`` value and the config's ``data`` section."""
+    """(train, val) banks for a ``--data`` value and the config's ``data`` section.
+
+    Synthetic training data may add banks drawn with other settings: each entry of the optional
+    ``extra_train`` list overrides keys of ``data`` (e.g. ``{"train_clips": 240, "seed": 8,
+    "identities": "grid", "redetect_s": 0.5}``), so more clips join without re-rendering the ones
+    already cached."""
     spec = DataSpec.parse(data)
     colour, workers = cfg.get("pulse_colour", "optics"), int(cfg.get("workers", 1))
-    identities = cfg.get("identities", DEFAULT_IDENTITIES)
 
-    def synth(split: str) -> ClipBank:
-        key = synth_bank_key(cfg, split)
+    def synth(split: str, bank_cfg: dict) -> ClipBank:
+        key = synth_bank_key(bank_cfg, split)
         clips = Path(cache_dir) / "clips" if cache_dir is not None else None
         return cached(cache_dir, key, lambda: synth_bank(split, key["n"], key["secs"], key["seed"], workers, colour,
-                                                         clips, identities))
+                                                         clips, key.get("identities", DEFAULT_IDENTITIES),
+                                                         key.get("redetect_s", 0.0)))
 
     if spec.kind == "synth":
-        return synth("train"), synth("val")
+        return concat([synth("train", cfg)] + [synth("train", cfg | extra) for extra in cfg.get("extra_train", [])]), \
+            synth("val", cfg)
     if spec.path is None or not Path(spec.path).is_dir():
         raise DatasetError(f"dataset folder not found: {spec.path}")
     from rppg.datasets import load_dataset
 
     load_dataset(spec.path, spec.kind)  # an empty or malformed folder fails here, before any work
-    val = synth("val")
+    val = synth("val", cfg)
     store: dict[str, ClipBank | None] = {}
 
     def make_real(split: str) -> ClipBank:

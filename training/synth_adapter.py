@@ -76,21 +76,22 @@ def pulse_visibility(crops: np.ndarray, bvp: np.ndarray) -> float:
 
 
 def render_training_clip(seed: int, i: int, n: int, split: str, pulse_colour: str = "optics",
-                         identities: str = "pyfeat") -> tuple[np.ndarray, np.ndarray] | None:
+                         identities: str = "pyfeat", redetect_s: float = 0.0) -> tuple[np.ndarray, np.ndarray] | None:
     """(crops uint8 (n', 36, 36, 3), bvp (n',)) at MODEL_FPS for clip slot ``i``: the first of up to
     MAX_ATTEMPTS random clips whose face the tracker follows (as a live window is otherwise
-    withheld) and whose pulse is visible (``pulse_visibility``); None when none qualifies."""
+    withheld) and whose pulse is visible (``pulse_visibility``); None when none qualifies.
+    ``redetect_s``: 0 detects the face on every frame, more tracks it by optical flow in between."""
     for attempt in range(MAX_ATTEMPTS):
         rng = np.random.default_rng([seed, i] if attempt == 0 else [seed, i, attempt])
-        out = _render(n, split_spec(rng, n / MODEL_FPS + 1.0, split, pulse_colour, identities))
+        out = _render(n, split_spec(rng, n / MODEL_FPS + 1.0, split, pulse_colour, identities), redetect_s)
         if out is not None and pulse_visibility(*out) >= MIN_PULSE_VISIBILITY:
             return out
     return None
 
 
-def _render(n: int, spec: SynthSpec) -> tuple[np.ndarray, np.ndarray] | None:
+def _render(n: int, spec: SynthSpec, redetect_s: float) -> tuple[np.ndarray, np.ndarray] | None:
     scene = Scene(spec)
-    times, crops = track_and_crop(Frame(img, t) for img, t in scene_frames(scene))
+    times, crops = track_and_crop((Frame(img, t) for img, t in scene_frames(scene)), redetect_s=redetect_s)
     if len(times) < 0.8 * len(scene.times):
         return None
     t0 = float(scene.times[0])

@@ -17,7 +17,7 @@ from rppg.errors import ConfigError
 FACE_KINDS = ("procedural", "texture")
 #: Identity sets of the shipped face photographs (rppg.synth.face): "pyfeat" is the original six
 #: frames of two people, "all" adds four GRID corpus speakers.
-IDENTITY_SETS: dict[str, tuple[str, ...]] = {"pyfeat": ("pyfeat",), "all": ("pyfeat", "grid")}
+IDENTITY_SETS: dict[str, tuple[str, ...]] = {"pyfeat": ("pyfeat",), "grid": ("grid",), "all": ("pyfeat", "grid")}
 BACKGROUNDS = ("solid", "gradient", "noise", "shapes")
 
 
@@ -51,7 +51,7 @@ class SynthSpec:
     # face (rppg.synth.face)
     face_kind: str = "procedural"  # procedural | texture
     face_index: int = -1  # texture index; -1 = drawn from seed
-    identities: str = "pyfeat"  # photographs a texture face is drawn from: pyfeat | all (rppg.synth.face)
+    identities: str = "pyfeat"  # photographs a texture face is drawn from: pyfeat | grid | all (rppg.synth.face)
     skin_tone: float = 3.0  # Fitzpatrick-like 1 (lightest) .. 6 (darkest)
     face_size: float = 0.4  # face box height / frame height
     face_x: float = 0.5  # face centre, fractions of the frame
