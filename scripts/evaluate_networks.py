@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rppg.constants import MODEL_FPS  # noqa: E402
+from rppg.constants import MODEL_FPS, NETWORK_REDETECT_S  # noqa: E402
 from rppg.datasets import load_dataset  # noqa: E402
 from rppg.evaluation import evaluate_clip, summarize  # noqa: E402
 from rppg.pipeline import Pipeline  # noqa: E402
@@ -72,7 +72,8 @@ def save(path: Path, name: str, entry: dict, **fields: str) -> None:
 
 
 def pipeline_for(method: str, weights: str | None) -> Pipeline:
-    """The live pipeline with the network alone: no fallback, nothing withheld."""
+    """The live pipeline with the network alone: no fallback, nothing withheld (it replays recorded
+    observations, so its own tracker is not used)."""
     return Pipeline(method, str(ROOT / weights) if weights else None, fallback=None, gate_db=-np.inf)
 
 
@@ -100,10 +101,11 @@ class Observations:
     """Every clip tracked and sampled once (crops and skin colour), replayed for each estimator:
     ``Pipeline.push_sample`` on recorded observations gives exactly the readings ``push`` gives."""
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, redetect_s: float = NETWORK_REDETECT_S) -> None:
         # a network method's recorder samples crops and skin with the network path's tracker; a
         # classical method's samples skin with its own (flow between detections)
-        self.recorder = Pipeline(method, fallback="pos" if method != "pos" else None, gate_db=-np.inf)
+        self.recorder = Pipeline(method, fallback="pos" if method != "pos" else None, gate_db=-np.inf,
+                                 network_redetect_s=redetect_s)
         self.store: dict[str, list] = {}
 
     def of(self, key: str, open_frames) -> list:
@@ -179,11 +181,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "heldout", help="folder for the held-out sets")
     parser.add_argument("--only", nargs="*", default=None, help="evaluate only these variants (others kept)")
     parser.add_argument("--json", type=Path, default=ROOT / "models" / "evaluation.json")
+    parser.add_argument("--network-redetect", type=float, default=NETWORK_REDETECT_S,
+                        help="seconds between face detections on the networks' path (0: every frame; more: "
+                             "optical flow in between); the default is what the product runs")
     args = parser.parse_args()
     sets = heldout_sets(args.out)
     results = json.loads(args.json.read_text()).get("networks", {}) if args.json.is_file() else {}
     videos = sorted(p.name for p in REAL_FACES.glob("*.mp4")) if REAL_FACES.is_dir() else []
-    recorders = {"network": Observations("student"), "classical": Observations("pos")}
+    recorders = {"network": Observations("student", args.network_redetect), "classical": Observations("pos")}
     pos_readings = pos_real_faces(args.out / "pos_real_faces.json", videos, recorders["classical"])
     datasets = {name: load_dataset(folder, "ubfc") for name, folder in sets.items()}
     datasets["real_clip"] = load_dataset(REAL_CLIP, "recording")
@@ -217,7 +222,10 @@ def main() -> None:
             entry["real_faces"] = real_faces_scores(method, weights, pos_readings, obs)
         entry["eval_seconds"] = round(time.time() - began, 1)
         results[name] = entry
+        tracking = ("face detected on every frame" if not args.network_redetect
+                    else f"face detected every {args.network_redetect:g} s, optical flow in between")
         protocol = ("network alone (--fallback none --no-gate), live per-window path, 10 s windows, 1 s step; "
+                    f"{tracking}; "
                     f"held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, seeds {SETS}; real faces: "
                     f"POS-clean = POS SNR >= {POS_CLEAN_DB} dB, agreement within {AGREE_BPM} bpm; "
                     f"model rate {MODEL_FPS:g} Hz")
