@@ -217,13 +217,16 @@ def soak_table() -> str:
             f"<= {t['readings_back_s_max']} |",
             f"| resident MB: after 1 min / peak / end | {d['rss_mb_at_1_min']:.1f} / "
             f"{d['rss_mb_max_after_1_min']:.1f} / {d['rss_mb_last']:.1f} | - |",
-            f"| growth after the first minute (MB) | {d['rss_mb_growth_after_1_min']:.1f} | "
-            f"<= {t['rss_mb_growth_after_1_min_max']} |",
+            f"| growth: last 10 min's peak over the peak of minutes 1-11 (MB) | {d['rss_mb_peak_growth']:.1f} | "
+            f"<= {t['rss_mb_peak_growth_max']} |",
+            f"| the peak after the first minute over the sample at 1 min (MB) | "
+            f"{d['rss_mb_growth_after_1_min']:.1f} | - |",
             f"| threads: min / max / end | {d['threads_min']} / {d['threads_max']} / {d['threads_last']} | no leak |",
             f"| readings / with a bpm / lost | {d['readings']} / {d['readings_with_bpm']} / {d['readings_lost']} | - |",
             f"| SIGTERM | exit {d['sigterm_exit_code']} after {d['sigterm_exit_s']} s | exit 0 |"]
+    trace = "" if not d.get("rss_trace") else "\n\n![resident memory over the soak](docs/soak_memory.png)"
     return (f"`{d['command']}`, {d['minutes']:.0f} min, {'passed' if d['passed'] else 'not passed'}.\n\n"
-            + _table(["measure", "measured", "target"], rows))
+            + _table(["measure", "measured", "target"], rows) + trace)
 
 
 def cards_table() -> str:
