@@ -60,6 +60,28 @@ def networks_table(nets: dict) -> str:
     return "\n".join(rows)
 
 
+def tracking_table(nets: dict) -> str:
+    """The shipped networks on crops from either tracker: as shipped (models/evaluation.json) and
+    with the other detection interval (docs/network_tracking.json, the same script's --json)."""
+    other = _doc("docs/network_tracking.json")
+    if other is None:
+        return ""
+    rows = []
+    for name in ("student", "student_nokd", "teacher"):
+        for e in (nets.get(name), other.get("networks", {}).get(name)):
+            if not e:
+                continue
+            every = e.get("network_redetect_s") or 0.0
+            tracking = "BlazeFace on every frame" if not every else f"BlazeFace every {every:g} s, optical flow between"
+            rf = e.get("real_faces") or {}
+            rows.append(f"| {name} | {tracking} | {fmt(e['typical']['window_mae'])} | "
+                        f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
+                        f"{fmt(rf.get('agree_within3_share'))} | "
+                        f"{fmt(rf.get('median_change_bpm'))} |")
+    return _table(["network", "crops tracked by", "typical: window MAE", "random: window MAE",
+                   "real clip: window MAE", "real faces: agree with clean POS", "real faces: median change"], rows)
+
+
 def _mean_sd(values: list) -> str:
     v = [x for x in values if x is not None]
     if not v:
@@ -221,7 +243,9 @@ def soak_table() -> str:
             f"<= {t['rss_mb_peak_growth_max']} |",
             f"| the peak after the first minute over the sample at 1 min (MB) | "
             f"{d['rss_mb_growth_after_1_min']:.1f} | - |",
-            f"| threads: min / max / end | {d['threads_min']} / {d['threads_max']} / {d['threads_last']} | no leak |",
+            f"| threads: at 1 min / min / max / end | {d.get('threads_at_1_min', '-')} / {d['threads_min']} / "
+            f"{d['threads_max']} / {d['threads_last']} | end <= at 1 min + "
+            f"{d['targets'].get('threads_growth_max', 2)} |",
             f"| readings / with a bpm / lost | {d['readings']} / {d['readings_with_bpm']} / {d['readings_lost']} | - |",
             f"| SIGTERM | exit {d['sigterm_exit_code']} after {d['sigterm_exit_s']} s | exit 0 |"]
     trace = "" if not d.get("rss_trace") else "\n\n![resident memory over the soak](docs/soak_memory.png)"
@@ -261,7 +285,8 @@ def main() -> None:
     tables = {"networks_protocol": doc.get("networks_protocol", "-"),
               "networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
               "validation_table": validation_table(doc),
-              "ablation_table": ablation_table(nets), "cards_table": cards_table(),
+              "ablation_table": ablation_table(nets), "tracking_table": tracking_table(nets),
+              "cards_table": cards_table(),
               "bank_table": bank_table(), "trust_table": trust_table(),
               "calibration_table": calibration_table(), "face_size_table": face_size_table(),
               "bench_table": bench_table(), "daemon_memory_table": daemon_memory_table(),
