@@ -32,7 +32,8 @@ METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
 MIN_FACE_PX: float = 24.0
 
 #: Seconds between face detections when the networks read the crop (flow tracks in between
-#: otherwise). 0: detect on every frame. The shipped networks were trained on crops from per-frame
-#: detection and read the real clip much worse from flow-tracked crops, so network methods
-#: detect on every frame until they are retrained on such crops.
+#: otherwise). 0: detect on every frame. A third of the networks' training clips have
+#: flow-tracked crops, and they read the held-out synthetic sets better from such crops but the
+#: real clip far worse (models/README.md, "Tracking on the networks' path"), so network methods
+#: detect on every frame.
 NETWORK_REDETECT_S: float = 0.0

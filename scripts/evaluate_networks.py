@@ -204,7 +204,7 @@ def main() -> None:
             print(f"skip {name}: {weights} not found", file=sys.stderr)
             continue
         began = time.time()
-        entry: dict = {"method": method, "weights": weights}
+        entry: dict = {"method": method, "weights": weights, "network_redetect_s": args.network_redetect}
         obs = recorders["classical" if method in ("pos", "chrom", "green") else "network"]
         pipeline = pipeline_for(method, weights)
         try:
@@ -229,7 +229,8 @@ def main() -> None:
                     f"held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, seeds {SETS}; real faces: "
                     f"POS-clean = POS SNR >= {POS_CLEAN_DB} dB, agreement within {AGREE_BPM} bpm; "
                     f"model rate {MODEL_FPS:g} Hz")
-        save(args.json, name, entry, networks_command="python scripts/evaluate_networks.py",
+        flag = f" --network-redetect {args.network_redetect:g}" if args.network_redetect != NETWORK_REDETECT_S else ""
+        save(args.json, name, entry, networks_command=f"python scripts/evaluate_networks.py{flag}",
              networks_protocol=protocol)
         print(f"{name}: real clip window MAE {entry['real_clip']['window_mae']}, "
               f"typical {entry['typical']['window_mae']}, random {entry['random']['window_mae']}, "

@@ -68,7 +68,9 @@ def tracking_table(nets: dict) -> str:
         return ""
     rows = []
     for name in ("student", "student_nokd", "teacher"):
-        for e in (nets.get(name), other.get("networks", {}).get(name)):
+        shipped = nets.get(name) or {}
+        theirs = other.get("networks", {})
+        for e in (shipped, theirs.get(name) or theirs.get(shipped.get("same_as", name))):
             if not e:
                 continue
             every = e.get("network_redetect_s") or 0.0
@@ -111,7 +113,7 @@ ABLATION_STEPS = (
     ("screened clips (400), no weight average", "ablation_no_average"),
     ("screened clips (400), weight average, 1,500 steps", "previous_data_screened_400"),
     ("screened clips (400), weight average, 2,000 steps", "ablation_no_grid"),
-    ("400 clips + 240 clips of GRID speakers, 2,000 steps (shipped recipe)", "student_nokd_seed1"),
+    ("400 clips + 240 flow-tracked clips of GRID speakers, 2,000 steps (shipped recipe)", "student_nokd_seed1"),
 )
 
 
