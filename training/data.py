@@ -243,13 +243,14 @@ def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, 
     "identities": "grid", "redetect_s": 0.5}``), so more clips join without re-rendering the ones
     already cached."""
     spec = DataSpec.parse(data)
-    colour, workers = cfg.get("pulse_colour", "optics"), int(cfg.get("workers", 1))
+    workers = int(cfg.get("workers", 1))
 
-    def synth(split: str, bank_cfg: dict) -> ClipBank:
+    def synth(split: str, bank_cfg: dict) -> ClipBank:  # rendered from its cache key, so the two agree
         key = synth_bank_key(bank_cfg, split)
         clips = Path(cache_dir) / "clips" if cache_dir is not None else None
-        return cached(cache_dir, key, lambda: synth_bank(split, key["n"], key["secs"], key["seed"], workers, colour,
-                                                         clips, key.get("identities", DEFAULT_IDENTITIES),
+        return cached(cache_dir, key, lambda: synth_bank(split, key["n"], key["secs"], key["seed"], workers,
+                                                         key["pulse_colour"], clips,
+                                                         key.get("identities", DEFAULT_IDENTITIES),
                                                          key.get("redetect_s", 0.0)))
 
     if spec.kind == "synth":
