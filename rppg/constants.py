@@ -37,3 +37,6 @@ MIN_FACE_PX: float = 24.0
 #: real clip far worse (models/README.md, "Tracking on the networks' path"), so network methods
 #: detect on every frame.
 NETWORK_REDETECT_S: float = 0.0
+#: How the networks' box moves between those detections: "hold" (the last detection, smoothed) or
+#: "flow" (optical flow); see rppg.face.tracker.FaceTracker.
+NETWORK_FOLLOW: str = "hold"

@@ -19,6 +19,7 @@ from rppg.constants import (
     HR_MIN_BPM,
     MIN_FACE_PX,
     MODEL_FPS,
+    NETWORK_FOLLOW,
     NETWORK_REDETECT_S,
     QUALITY_GATE_DB,
     STEP_SECONDS,
@@ -121,7 +122,8 @@ class Pipeline:
                  step_s: float = STEP_SECONDS, gate_db: float = QUALITY_GATE_DB,
                  detector: str = "mediapipe", roi: str = "skin", fallback: str | None = None,
                  confidence_threshold: float | None = None, track: bool = True,
-                 min_face_px: float = MIN_FACE_PX, network_redetect_s: float = NETWORK_REDETECT_S) -> None:
+                 min_face_px: float = MIN_FACE_PX, network_redetect_s: float = NETWORK_REDETECT_S,
+                 network_follow: str = NETWORK_FOLLOW) -> None:
         if not 0 < band[0] < band[1]:
             raise ConfigError(f"heart-rate band must be 0 < low < high, got {band[0]}-{band[1]} bpm")
         if band[1] / 60.0 >= MODEL_FPS / 2:
@@ -145,7 +147,7 @@ class Pipeline:
         self.judge = Judge(band, MODEL_FPS, threshold=confidence_threshold, track=track)
         self.min_face_px = min_face_px
         self.last_verdict: Verdict | None = None
-        redetect = {"redetect_s": network_redetect_s} if "crop" in self._kinds else {}
+        redetect = {"redetect_s": network_redetect_s, "follow": network_follow} if "crop" in self._kinds else {}
         self.tracker = FaceTracker(detector, **redetect)
         self._skin = SkinSampler() if roi == "skin" else None
         self._mean_rgb = self._skin if self._skin is not None else box_mean_rgb

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rppg.constants import CROP_SIZE, MODEL_FPS, NETWORK_REDETECT_S
+from rppg.constants import CROP_SIZE, MODEL_FPS, NETWORK_FOLLOW, NETWORK_REDETECT_S
 from rppg.containers import FaceBox, Frame
 from rppg.face.regions import crop_face
 from rppg.signal.filters import resample_uniform
@@ -40,10 +40,12 @@ def crops_on_grid(times: np.ndarray, crops: np.ndarray, t0: float, t1: float) ->
 class FaceCropper:
     """Tracks the face and crops it, one frame at a time (the per-frame part of the network path)."""
 
-    def __init__(self, detector: str = "mediapipe", redetect_s: float = NETWORK_REDETECT_S) -> None:
+    def __init__(self, detector: str = "mediapipe", redetect_s: float = NETWORK_REDETECT_S,
+                 follow: str = NETWORK_FOLLOW) -> None:
         from rppg.face.tracker import FaceTracker
 
-        self.tracker = FaceTracker(detector, redetect_s=redetect_s)  # by default as the pipeline's network path
+        # by default tracked as the pipeline's network path
+        self.tracker = FaceTracker(detector, redetect_s=redetect_s, follow=follow)
 
     def __call__(self, frame: Frame) -> tuple[FaceBox | None, np.ndarray | None]:
         box = self.tracker.update(frame)
@@ -54,10 +56,11 @@ class FaceCropper:
 
 
 def track_and_crop(frames: Iterable[Frame], detector: str = "mediapipe",
-                   redetect_s: float = NETWORK_REDETECT_S) -> tuple[np.ndarray, np.ndarray]:
+                   redetect_s: float = NETWORK_REDETECT_S,
+                   follow: str = NETWORK_FOLLOW) -> tuple[np.ndarray, np.ndarray]:
     """Times and uint8 crops of the frames where a face was tracked (training and offline tools);
-    ``redetect_s`` as FaceTracker's (training data may be made with either kind of tracking)."""
-    cropper = FaceCropper(detector, redetect_s)
+    ``redetect_s`` and ``follow`` as FaceTracker's (training data may be made with any tracking)."""
+    cropper = FaceCropper(detector, redetect_s, follow)
     times, crops = [], []
     try:
         for frame in frames:

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rppg.constants import MODEL_FPS, NETWORK_REDETECT_S  # noqa: E402
+from rppg.constants import MODEL_FPS, NETWORK_FOLLOW, NETWORK_REDETECT_S  # noqa: E402
 from rppg.datasets import load_dataset  # noqa: E402
 from rppg.evaluation import evaluate_clip, summarize  # noqa: E402
 from rppg.pipeline import Pipeline  # noqa: E402
@@ -101,11 +101,11 @@ class Observations:
     """Every clip tracked and sampled once (crops and skin colour), replayed for each estimator:
     ``Pipeline.push_sample`` on recorded observations gives exactly the readings ``push`` gives."""
 
-    def __init__(self, method: str, redetect_s: float = NETWORK_REDETECT_S) -> None:
+    def __init__(self, method: str, redetect_s: float = NETWORK_REDETECT_S, follow: str = NETWORK_FOLLOW) -> None:
         # a network method's recorder samples crops and skin with the network path's tracker; a
         # classical method's samples skin with its own (flow between detections)
         self.recorder = Pipeline(method, fallback="pos" if method != "pos" else None, gate_db=-np.inf,
-                                 network_redetect_s=redetect_s)
+                                 network_redetect_s=redetect_s, network_follow=follow)
         self.store: dict[str, list] = {}
 
     def of(self, key: str, open_frames) -> list:
@@ -183,12 +183,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=ROOT / "models" / "evaluation.json")
     parser.add_argument("--network-redetect", type=float, default=NETWORK_REDETECT_S,
                         help="seconds between face detections on the networks' path (0: every frame; more: "
-                             "optical flow in between); the default is what the product runs")
+                             "the box is held or follows the flow in between); the default is what the product runs")
+    parser.add_argument("--network-follow", choices=("hold", "flow"), default=NETWORK_FOLLOW,
+                        help="how the networks' box moves between detections (default: %(default)s)")
     args = parser.parse_args()
     sets = heldout_sets(args.out)
     results = json.loads(args.json.read_text()).get("networks", {}) if args.json.is_file() else {}
     videos = sorted(p.name for p in REAL_FACES.glob("*.mp4")) if REAL_FACES.is_dir() else []
-    recorders = {"network": Observations("student", args.network_redetect), "classical": Observations("pos")}
+    recorders = {"network": Observations("student", args.network_redetect, args.network_follow),
+                 "classical": Observations("pos")}
     pos_readings = pos_real_faces(args.out / "pos_real_faces.json", videos, recorders["classical"])
     datasets = {name: load_dataset(folder, "ubfc") for name, folder in sets.items()}
     datasets["real_clip"] = load_dataset(REAL_CLIP, "recording")
@@ -204,7 +207,8 @@ def main() -> None:
             print(f"skip {name}: {weights} not found", file=sys.stderr)
             continue
         began = time.time()
-        entry: dict = {"method": method, "weights": weights, "network_redetect_s": args.network_redetect}
+        entry: dict = {"method": method, "weights": weights, "network_redetect_s": args.network_redetect,
+                       "network_follow": args.network_follow}
         obs = recorders["classical" if method in ("pos", "chrom", "green") else "network"]
         pipeline = pipeline_for(method, weights)
         try:
@@ -222,14 +226,16 @@ def main() -> None:
             entry["real_faces"] = real_faces_scores(method, weights, pos_readings, obs)
         entry["eval_seconds"] = round(time.time() - began, 1)
         results[name] = entry
+        between = "optical flow in between" if args.network_follow == "flow" else "the box held in between"
         tracking = ("face detected on every frame" if not args.network_redetect
-                    else f"face detected every {args.network_redetect:g} s, optical flow in between")
+                    else f"face detected every {args.network_redetect:g} s, {between}")
         protocol = ("network alone (--fallback none --no-gate), live per-window path, 10 s windows, 1 s step; "
                     f"{tracking}; "
                     f"held-out synthetic: {SET_CLIPS} clips x {SET_SECONDS:g} s per set, seeds {SETS}; real faces: "
                     f"POS-clean = POS SNR >= {POS_CLEAN_DB} dB, agreement within {AGREE_BPM} bpm; "
                     f"model rate {MODEL_FPS:g} Hz")
         flag = f" --network-redetect {args.network_redetect:g}" if args.network_redetect != NETWORK_REDETECT_S else ""
+        flag += f" --network-follow {args.network_follow}" if args.network_follow != NETWORK_FOLLOW else ""
         save(args.json, name, entry, networks_command=f"python scripts/evaluate_networks.py{flag}",
              networks_protocol=protocol)
         print(f"{name}: real clip window MAE {entry['real_clip']['window_mae']}, "

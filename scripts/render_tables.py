@@ -60,28 +60,48 @@ def networks_table(nets: dict) -> str:
     return "\n".join(rows)
 
 
+#: Scores of the networks on crops from other trackers than the shipped one (evaluate_networks.py --json).
+TRACKING_DOCS = ("docs/network_tracking.json", "docs/network_tracking_hold.json")
+
+
+def _tracking(entry: dict) -> str:
+    every = entry.get("network_redetect_s") or 0.0
+    if not every:
+        return "BlazeFace on every frame"
+    between = "box held between (every frame while the face moves)" if entry.get("network_follow") == "hold" \
+        else "optical flow between"
+    return f"BlazeFace every {every:g} s, {between}"
+
+
+def _tracking_cells(entries: list[dict]) -> list[str]:
+    """Typical, random and real-clip window MAE and real-face agreement: one entry's values, or the
+    mean of several."""
+    cells = []
+    for path in (("typical", "window_mae"), ("random", "window_mae"), ("real_clip", "window_mae"),
+                 ("real_faces", "agree_within3_share")):
+        values = [v for v in (_get(e, *path) for e in entries) if v is not None]
+        cells.append(fmt(float(np.mean(values))) if values else "-")
+    return cells
+
+
 def tracking_table(nets: dict) -> str:
-    """The shipped networks on crops from either tracker: as shipped (models/evaluation.json) and
-    with the other detection interval (docs/network_tracking.json, the same script's --json)."""
-    other = _doc("docs/network_tracking.json")
-    if other is None:
+    """The networks on crops from each tracker: as shipped (models/evaluation.json, detection on every
+    frame) and with the trackers of TRACKING_DOCS, network by network, then the mean over the
+    networks each tracker was scored on."""
+    docs = [d.get("networks", {}) for d in (_doc(p) for p in TRACKING_DOCS) if d is not None]
+    if not docs:
         return ""
-    rows = []
-    for name in ("student", "student_nokd", "teacher"):
-        shipped = nets.get(name) or {}
-        theirs = other.get("networks", {})
-        for e in (shipped, theirs.get(name) or theirs.get(shipped.get("same_as", name))):
-            if not e:
-                continue
-            every = e.get("network_redetect_s") or 0.0
-            tracking = "BlazeFace on every frame" if not every else f"BlazeFace every {every:g} s, optical flow between"
-            rf = e.get("real_faces") or {}
-            rows.append(f"| {name} | {tracking} | {fmt(e['typical']['window_mae'])} | "
-                        f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
-                        f"{fmt(rf.get('agree_within3_share'))} | "
-                        f"{fmt(rf.get('median_change_bpm'))} |")
+    names = [n for n in nets if any(n in d for d in docs)]
+    rows, by_tracker = [], {}
+    for name in names:
+        for entry in [nets[name]] + [d[name] for d in docs if name in d]:
+            tracking = _tracking(entry)
+            by_tracker.setdefault(tracking, []).append(entry)
+            rows.append(f"| {name} | {tracking} | " + " | ".join(_tracking_cells([entry])) + " |")
+    for tracking, entries in by_tracker.items():
+        rows.append(f"| mean of {len(entries)} networks | {tracking} | " + " | ".join(_tracking_cells(entries)) + " |")
     return _table(["network", "crops tracked by", "typical: window MAE", "random: window MAE",
-                   "real clip: window MAE", "real faces: agree with clean POS", "real faces: median change"], rows)
+                   "real clip: window MAE", "real faces: agree with clean POS"], rows)
 
 
 def _mean_sd(values: list) -> str:

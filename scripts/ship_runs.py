@@ -1,6 +1,6 @@
 """Copy finished training runs into models/: every seed's (and ablation run's) weights, card and log,
-and as the shipped network of each kind the seed with the best validation MAE (validation data,
-never a test set).
+and as the shipped network of each kind the seed with the lowest MAE on the configs' validation
+bank (``scripts/score_validation.py``; validation data, never a test set).
 
     python scripts/ship_runs.py            # after scripts/train_all.sh
     rppg export --method student --onnx models/student.onnx   # then refresh the ONNX file
@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS, MODELS = ROOT / "runs", ROOT / "models"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from score_validation import config_val_windows, score_network  # noqa: E402
 
 
 def copy_run(run: Path, target: str, name: str, dest: Path) -> dict | None:
@@ -36,18 +40,20 @@ def main() -> None:
     copy_run(RUNS / "teacher", "teacher", "teacher", MODELS)
     for run in sorted(RUNS.glob("ablation_*")):  # scored beside the seeds, never shipped
         copy_run(run, "student_nokd", run.name, MODELS / "seeds")
+    bank, windows = config_val_windows()
     for target in ("student", "student_nokd"):
         seeds = {}
         for run in sorted(RUNS.glob(f"{target}_seed*")):
-            card = copy_run(run, target, run.name, MODELS / "seeds")
-            if card:
-                seeds[run.name] = card["validation"]["val_mae"]
+            if copy_run(run, target, run.name, MODELS / "seeds"):
+                weights = MODELS / "seeds" / f"{run.name}.safetensors"
+                seeds[run.name] = score_network(target, weights, windows)["val_mae"]
         if not seeds:
             continue
         best = min(seeds, key=seeds.get)
         card = json.loads((MODELS / "seeds" / f"{best}.json").read_text())
         card |= {"name": target, "weights": f"{target}.safetensors", "selected_seed_run": best,
-                 "selection": "lowest validation MAE among seeds", "seed_val_mae": seeds}
+                 "selection": f"lowest window MAE among seeds on the validation bank {bank} ({len(windows)} windows)",
+                 "seed_val_mae": seeds}
         shutil.copyfile(MODELS / "seeds" / f"{best}.safetensors", MODELS / f"{target}.safetensors")
         (MODELS / f"{target}.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(MODELS / "logs" / f"{best}.jsonl", MODELS / "logs" / f"{target}.jsonl")

@@ -17,8 +17,9 @@ from rppg.errors import ConfigError, DatasetError
 from rppg.models import load_estimator
 from rppg.models.teacher import TeacherNet
 from rppg.models.weights_io import save_weights
+from rppg_training.augment import sway
 from rppg_training.config import load_config
-from rppg_training.data import load_banks
+from rppg_training.data import ClipBank, WindowDataset, load_banks, validation_bank_key
 from rppg_training.synth_adapter import render_training_clip
 from rppg_training.trainer import CHECKPOINT, LOG, RunOptions, Trainer
 
@@ -278,3 +279,35 @@ def test_extra_training_banks_join_the_base_bank_without_re_rendering_it(cache):
     per_frame = render_training_clip(4, 0, len(joined.bvp[-1]), "train", "optics", "grid", redetect_s=0.0)
     np.testing.assert_array_equal(per_frame[1], joined.bvp[-1])
     assert per_frame[0].shape == joined.crops[-1].shape and not np.array_equal(per_frame[0], joined.crops[-1])
+
+
+def test_sway_moves_the_face_inside_the_crop_along_a_smooth_path_and_keeps_the_target():
+    n, side = 300, 36
+    crops = np.zeros((n, side, side, 3), np.uint8)
+    crops[:, 16:20, 16:20] = 255  # a bright square in the middle
+    moved = sway(crops, np.random.default_rng(5), max_px=4.0)
+    ys, xs = np.mgrid[:side, :side]
+    weight = moved[..., 0].astype(float)
+    cx = (weight * xs).sum((1, 2)) / weight.sum((1, 2))
+    assert 0.5 < np.ptp(cx) <= 8.5  # it moves, by no more than the path allows (+-4 px plus scaling)
+    assert np.abs(np.diff(cx)).max() < 1.0  # smoothly, never jumping between frames
+    bank = ClipBank([crops], [np.sin(np.arange(n) / 5).astype(np.float32)])
+    plain, swaying = WindowDataset(bank, 128, 8, seed=1), WindowDataset(bank, 128, 8, seed=1, sway_px=4.0)
+    inputs_differ = 0
+    for i in range(8):
+        (x0, y0, w0), (x1, y1, w1) = plain[i], swaying[i]
+        torch.testing.assert_close(y0, y1)  # the pulse target is untouched
+        assert torch.equal(w0, w1)
+        inputs_differ += not torch.equal(x0, x1)
+    assert 0 < inputs_differ < 8  # about half the windows sway
+
+
+def test_a_validation_entry_renders_its_own_bank_with_training_settings(cache):
+    cfg = TINY_DATA | {"validation": {"split": "use", "val_clips": 1, "identities": "all"}}
+    key = validation_bank_key(cfg)
+    assert key["split"] == "use" and key["identities"] == "all"
+    assert key["seed"] != validation_bank_key(TINY_DATA)["seed"]
+    _, val = load_banks("synth", cfg, cache)
+    _, old_val = load_banks("synth", TINY_DATA, cache)
+    assert len(val.crops) == 1 and len(list((cache / "clips").glob("use_*_all_v*.npz"))) == 1
+    assert not np.array_equal(val.bvp[0][:100], old_val.bvp[0][:100])

@@ -23,6 +23,7 @@ from rppg.constants import MODEL_FPS
 from rppg.errors import ConfigError, DatasetError
 from rppg.models.preprocess import preprocess, preprocess_label
 from rppg.signal.hr import estimate_hr
+from rppg_training.augment import sway
 from rppg_training.synth_adapter import render_training_clip
 
 log = logging.getLogger("rppg_training.data")
@@ -208,13 +209,15 @@ def cached(cache_dir: Path | None, key: dict, make) -> ClipBank:
     return bank
 
 
-VAL_SEED_OFFSET = 1_000_003  # validation clips are drawn with the training seed plus this
+#: Validation clips are drawn with the training seed plus this, per validation split: "val" (other
+#: settings than training) or "use" (training's settings, see synth_adapter.split_spec).
+VAL_SEED_OFFSET = {"val": 1_000_003, "use": 2_000_029}
 
 
 def synth_bank_key(cfg: dict, split: str) -> dict:
-    """The cache key of the synthetic ``split`` bank (train | val) that the ``data`` config ``cfg`` makes."""
+    """The cache key of the synthetic ``split`` bank (train | val | use) that the ``data`` config ``cfg`` makes."""
     train = split == "train"
-    n, seed = (cfg["train_clips"], cfg["seed"]) if train else (cfg["val_clips"], cfg["seed"] + VAL_SEED_OFFSET)
+    n, seed = (cfg["train_clips"], cfg["seed"]) if train else (cfg["val_clips"], cfg["seed"] + VAL_SEED_OFFSET[split])
     key = {"kind": "synth", "split": split, "n": n, "secs": cfg["clip_seconds"], "seed": seed, "gen": GENERATOR,
            "pulse_colour": cfg.get("pulse_colour", "optics")}
     identities = cfg.get("identities", DEFAULT_IDENTITIES)
@@ -225,9 +228,29 @@ def synth_bank_key(cfg: dict, split: str) -> dict:
     return key
 
 
+def validation_bank_key(cfg: dict) -> dict:
+    """The cache key of the validation bank of the ``data`` config ``cfg``: split "val" (other settings
+    than training, the bank of the networks trained so far) unless its ``validation`` entry names another
+    split and overrides, e.g. ``{"split": "use", "val_clips": 120, "identities": "all"}``: clips like the
+    training clips but of other draws and of every face set, which rank networks as use would."""
+    override = dict(cfg.get("validation", {}))
+    split = override.pop("split", "val")
+    return synth_bank_key(cfg | override, split)
+
+
 def bank_path(cache_dir: Path, key: dict) -> Path:
     """Where ``cached`` keeps the bank for ``key``."""
     return _cache_path(Path(cache_dir), key | {"version": BANK_VERSION})
+
+
+def cached_synth_bank(key: dict, cache_dir: Path | None, workers: int = 1) -> ClipBank:
+    """The synthetic bank of ``key`` (from ``synth_bank_key``), rendered from the key itself so the two
+    always agree, or loaded from ``cache_dir``."""
+    clips = Path(cache_dir) / "clips" if cache_dir is not None else None
+    return cached(cache_dir, key, lambda: synth_bank(key["split"], key["n"], key["secs"], key["seed"], workers,
+                                                     key["pulse_colour"], clips,
+                                                     key.get("identities", DEFAULT_IDENTITIES),
+                                                     key.get("redetect_s", 0.0)))
 
 
 def concat(banks: list[ClipBank]) -> ClipBank:
@@ -241,27 +264,23 @@ def load_banks(data: str, cfg: dict, cache_dir: Path | None) -> tuple[ClipBank, 
     Synthetic training data may add banks drawn with other settings: each entry of the optional
     ``extra_train`` list overrides keys of ``data`` (e.g. ``{"train_clips": 240, "seed": 8,
     "identities": "grid", "redetect_s": 0.5}``), so more clips join without re-rendering the ones
-    already cached."""
+    already cached. The optional ``validation`` entry overrides keys of ``data`` for the validation
+    bank the same way, and names its ``split`` ("val" by default; see ``validation_bank_key``)."""
     spec = DataSpec.parse(data)
     workers = int(cfg.get("workers", 1))
 
-    def synth(split: str, bank_cfg: dict) -> ClipBank:  # rendered from its cache key, so the two agree
-        key = synth_bank_key(bank_cfg, split)
-        clips = Path(cache_dir) / "clips" if cache_dir is not None else None
-        return cached(cache_dir, key, lambda: synth_bank(split, key["n"], key["secs"], key["seed"], workers,
-                                                         key["pulse_colour"], clips,
-                                                         key.get("identities", DEFAULT_IDENTITIES),
-                                                         key.get("redetect_s", 0.0)))
+    def synth(key: dict) -> ClipBank:
+        return cached_synth_bank(key, cache_dir, workers)
 
     if spec.kind == "synth":
-        return concat([synth("train", cfg)] + [synth("train", cfg | extra) for extra in cfg.get("extra_train", [])]), \
-            synth("val", cfg)
+        return concat([synth(synth_bank_key(cfg | extra, "train")) for extra in [{}, *cfg.get("extra_train", [])]]), \
+            synth(validation_bank_key(cfg))
     if spec.path is None or not Path(spec.path).is_dir():
         raise DatasetError(f"dataset folder not found: {spec.path}")
     from rppg.datasets import load_dataset
 
     load_dataset(spec.path, spec.kind)  # an empty or malformed folder fails here, before any work
-    val = synth("val", cfg)
+    val = synth(validation_bank_key(cfg))
     store: dict[str, ClipBank | None] = {}
 
     def make_real(split: str) -> ClipBank:
@@ -284,11 +303,13 @@ def window_target(crops: np.ndarray, bvp: np.ndarray) -> tuple[np.ndarray, np.nd
 class WindowDataset(Dataset):
     """``size`` random windows per epoch; item i of epoch e is the same on every rank and rerun."""
 
-    def __init__(self, bank: ClipBank, window: int, size: int, seed: int, augment: bool = True) -> None:
+    def __init__(self, bank: ClipBank, window: int, size: int, seed: int, augment: bool = True,
+                 sway_px: float = 0.0) -> None:
         usable = bank.lengths >= window
         if not usable.any():
             raise DatasetError(f"every clip is shorter than the {window}-frame training window")
         self.bank, self.window, self.size, self.seed, self.augment = bank, window, size, seed, augment
+        self.sway_px = sway_px  # half the windows sway by up to this many pixels (see augment.sway); 0: none
         self.clips = np.flatnonzero(usable)
         self.weights = (bank.lengths[self.clips] - window + 1) / (bank.lengths[self.clips] - window + 1).sum()
         self.epoch = 0
@@ -308,6 +329,8 @@ class WindowDataset(Dataset):
         flip = bool(self.augment and rng.random() < 0.5)
         if flip:
             crops = crops[:, :, ::-1]
+        if self.augment and self.sway_px > 0 and rng.random() < 0.5:
+            crops = sway(crops, rng, self.sway_px)
         x, y = window_target(crops, self.bank.bvp[k][start:start + self.window])
         return torch.from_numpy(x), torch.from_numpy(y), torch.tensor([int(k), int(start), int(flip)])
 

@@ -52,6 +52,7 @@ def split_spec(rng: np.random.Generator, seconds: float, split: str, pulse_colou
         spec = spec.replace(pulse_rgb=(0.43, 1.0, 0.69))
     if split == "val":  # other settings than training: flat HR mix over the band, stronger noise
         spec = spec.replace(hr_bpm=float(rng.uniform(40, 190)), read_noise=spec.read_noise * 1.5 + 0.5)
+    # split "use": training's settings with other draws, the held-out counterpart of the training data
     return spec
 
 
@@ -91,7 +92,9 @@ def render_training_clip(seed: int, i: int, n: int, split: str, pulse_colour: st
 
 def _render(n: int, spec: SynthSpec, redetect_s: float) -> tuple[np.ndarray, np.ndarray] | None:
     scene = Scene(spec)
-    times, crops = track_and_crop((Frame(img, t) for img, t in scene_frames(scene)), redetect_s=redetect_s)
+    # a bank's redetect_s (a data config key) means optical flow between detections
+    times, crops = track_and_crop((Frame(img, t) for img, t in scene_frames(scene)), redetect_s=redetect_s,
+                                  follow="flow")
     if len(times) < 0.8 * len(scene.times):
         return None
     t0 = float(scene.times[0])

@@ -145,7 +145,7 @@ class Trainer:
             self.train_bank, self.val_bank = load_banks(opts.data, cfg["data"], opts.cache_dir)
         batch = int(cfg["batch_size"])
         self.dataset = WindowDataset(self.train_bank, TRAIN_WINDOW, int(cfg.get("epoch_windows", 64 * batch)),
-                                     seed=int(cfg["data"]["seed"]))
+                                     seed=int(cfg["data"]["seed"]), sway_px=float(cfg.get("sway_px", 0.0)))
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.d.world, rank=self.d.rank,
                                           shuffle=True, seed=int(cfg.get("seed", 0)), drop_last=True)
         self.steps_per_epoch = max(1, len(self.sampler) // batch)
