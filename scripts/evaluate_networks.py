@@ -50,6 +50,9 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
        for v in ("label_free", "synthetic_only", "screened_160", "screened_400")},
     **{f"ablation_{v}": ("student_nokd", f"models/seeds/ablation_{v}.safetensors")
        for v in ("160_clips", "no_average", "no_grid")},
+    # the seeds of the recipe before sway augmentation (and the training-like validation bank)
+    **{f"no_sway_{t}_seed{s}": (t, f"models/seeds/previous_data/{t}_seed{s}_no_sway.safetensors")
+       for t in ("student", "student_nokd") for s in (1, 2, 3)},
     # the networks shipped before (160 clips; then 400 clips with the weight average), for comparison
     **{f"previous_data_{v}_screened_{n}": (v, f"models/seeds/previous_data/{f}_screened_{n}.safetensors")
        for n in ("160", "400") for v, f in (("student", "student_seed3"), ("teacher", "teacher"))},

@@ -35,10 +35,11 @@ def _get(entry: dict, *path):
 #: Rows of the main accuracy table: (variant in models/evaluation.json, label).
 NETWORK_ROWS = (
     ("student", "student"), ("student_nokd", "student_nokd"), ("teacher", "teacher"),
-    ("previous_data_student_screened_400", "student before (400 clips, no GRID speakers)"),
+    ("no_sway_student_seed1", "student before (trained without sway)"),
+    ("previous_data_student_screened_400", "student before that (400 clips, no GRID speakers)"),
     ("previous_data_teacher_screened_400", "teacher before (400 clips, no GRID speakers)"),
-    ("previous_data_student_screened_160", "student before that (160 clips, no weight average)"),
-    ("previous_data_teacher_screened_160", "teacher before that (160 clips, no weight average)"),
+    ("previous_data_student_screened_160", "student earlier (160 clips, no weight average)"),
+    ("previous_data_teacher_screened_160", "teacher earlier (160 clips, no weight average)"),
     ("pos", "pos"), ("chrom", "chrom"),
 )
 
@@ -114,7 +115,9 @@ def _mean_sd(values: list) -> str:
 def seeds_table(nets: dict) -> str:
     rows = ["| network | typical: window MAE | random: window MAE | real clip: window MAE | "
             "real faces: agree with clean POS |", "|---|---|---|---|---|"]
-    for label, prefix in (("student (distilled)", "student_seed"), ("student_nokd", "student_nokd_seed")):
+    for label, prefix in (("student (distilled)", "student_seed"), ("student_nokd", "student_nokd_seed"),
+                          ("student (distilled), before sway", "no_sway_student_seed"),
+                          ("student_nokd, before sway", "no_sway_student_nokd_seed")):
         runs = [nets[k] for k in sorted(nets) if k.startswith(prefix)]
         if not runs:
             continue
@@ -133,7 +136,9 @@ ABLATION_STEPS = (
     ("screened clips (400), no weight average", "ablation_no_average"),
     ("screened clips (400), weight average, 1,500 steps", "previous_data_screened_400"),
     ("screened clips (400), weight average, 2,000 steps", "ablation_no_grid"),
-    ("400 clips + 240 flow-tracked clips of GRID speakers, 2,000 steps (shipped recipe)", "student_nokd_seed1"),
+    ("400 clips + 240 flow-tracked clips of GRID speakers, 2,000 steps", "no_sway_student_nokd_seed1"),
+    ("the same + sway of the face in the crop, validated on training-like clips (shipped recipe)",
+     "student_nokd_seed1"),
 )
 
 

@@ -39,7 +39,7 @@ def copy_run(run: Path, target: str, name: str, dest: Path) -> dict | None:
 def main() -> None:
     copy_run(RUNS / "teacher", "teacher", "teacher", MODELS)
     for run in sorted(RUNS.glob("ablation_*")):  # scored beside the seeds, never shipped
-        copy_run(run, "student_nokd", run.name, MODELS / "seeds")
+        copy_run(run, "student" if (run / "student.json").is_file() else "student_nokd", run.name, MODELS / "seeds")
     bank, windows = config_val_windows()
     for target in ("student", "student_nokd"):
         seeds = {}

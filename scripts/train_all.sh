@@ -2,7 +2,8 @@
 # The training behind the shipped networks, in two lanes that can run side by side on a CPU:
 #   lane A: the teacher, then the distilled student with seeds 1 and 2;
 #   lane B: the student without distillation with seeds 1-3, the ablation run (seed 1 without the
-#           extra bank of GRID-speaker clips), then the distilled student with seed 3.
+#           extra bank of GRID-speaker clips, as it was run: no sway, the earlier validation bank),
+#           then the distilled student with seed 3.
 # Start lane B once lane A has built the data banks (data_cache/), or both will render them.
 # Every run resumes from its checkpoint when rerun. Afterwards: python scripts/ship_runs.py
 #   scripts/train_all.sh [a|b|all]
@@ -21,7 +22,7 @@ if [ "$lane" = a ] || [ "$lane" = all ]; then
 fi
 if [ "$lane" = b ] || [ "$lane" = all ]; then
   for s in 1 2 3; do run "student_nokd_seed$s" student_nokd --seed "$s"; done
-  run ablation_no_grid student_nokd --seed 1 --set 'data.extra_train=[]'
+  run ablation_no_grid student_nokd --seed 1 --set 'data.extra_train=[]' --set sway_px=0 --set 'data.validation={}'
   until [ -f runs/teacher/teacher.safetensors ]; do sleep 30; done  # lane A's teacher
   run student_seed3 student --seed 3 --teacher runs/teacher/teacher.safetensors
 fi
