@@ -2,7 +2,7 @@
 
 A head that sways moves inside the crop: the tracker's smoothed box lags it, and BlazeFace's box
 follows the head's outline while the skin texture turns with it. On the real clip the face shifts
-by 15-20 % of its width within a second and back, on the time scale of a heartbeat, and networks
+inside the crop and back within about a second, on the time scale of a heartbeat, and networks
 that take the intensity changes this causes for a pulse read them as the heart rate. ``sway`` moves and scales the
 crop content along a smooth random path with components in and below the band, so the pulse
 target stays the same while the motion changes: the network learns to ignore it.

@@ -158,7 +158,7 @@ class FaceTracker:
     gives the detector's own (smoothed) box at a fraction of its cost. A held box lags a moving
     head, so holding is for still faces only: while the smoothed box moves faster than
     ``HOLD_MAX_SPEED`` the detector runs on every frame. At 0.1 s a still face's box stays
-    within about 1 % of the face width of per-frame detection, and the steps at the detection
+    within 2 % of the face width of per-frame detection, and the steps at the detection
     rate (10 Hz) fall above the heart-rate band.
     """
 
@@ -262,7 +262,8 @@ class FaceTracker:
     def _emit(self, dt: float) -> FaceBox:
         before = self._state
         self._state = self._smooth(self._raw, dt)
-        if before is not None and len(before) == len(self._state):  # centre speed, in face widths per second
+        if not self._flows and before is not None and len(before) == len(self._state):  # hold mode only:
+            # the centre's speed, in face widths per second, decides whether the box may be held
             shift = (self._state[:2] + self._state[2:4] / 2) - (before[:2] + before[2:4] / 2)
             self._speed = float(np.hypot(*shift) / max(self._state[2], 1.0) / max(dt, 1e-3))
         self._box = _from_vector(self._state, self._score, len(self._raw) > 4)
