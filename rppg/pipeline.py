@@ -37,8 +37,10 @@ from rppg.windowing import crops_on_grid, grid_times
 
 #: A window needs a face in at least this share of its frames to give a reading.
 MIN_FACE_SHARE = 0.6
-#: Networks run on chunks of this many samples (10 s at MODEL_FPS), overlapped by half, offline.
+#: Offline, networks run on chunks of this many samples (10 s at MODEL_FPS), overlapped by half.
 _CHUNK = 300
+#: Anything up to this many samples (a live window: 10 s is 301 grid samples) runs in one pass.
+_ONE_PASS = 2 * _CHUNK
 
 
 @dataclass
@@ -220,10 +222,11 @@ class Pipeline:
         return grid[:n], [w[:n] for w in waves], face[:n]
 
     def _run_network(self, crops: np.ndarray) -> np.ndarray:
-        """Networks see at most ``_CHUNK`` samples at once; longer clips overlap-add half-overlapping
-        chunks with a triangular weight, so memory stays flat for any clip length."""
+        """A window runs in one pass; clips longer than ``_ONE_PASS`` samples overlap-add
+        half-overlapping ``_CHUNK``-sample chunks with a triangular weight, so memory stays flat for
+        any clip length."""
         n = len(crops)
-        if n <= _CHUNK:
+        if n <= _ONE_PASS:
             return _standardise(self._network_window(crops))
         out, weight = np.zeros(n), np.zeros(n)
         taper = np.bartlett(_CHUNK + 2)[1:-1]

@@ -137,8 +137,10 @@ def _patch(image: np.ndarray, rect: tuple) -> tuple[np.ndarray, np.ndarray | Non
     return image[y0:y1, x0:x1], mask.astype(np.float32)
 
 
-def skin_weights(patch: np.ndarray, reference: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Soft skin weights (0..1) per pixel, and the patch's median YCrCb.
+def skin_weights(patch: np.ndarray, reference: np.ndarray | None = None,
+                 with_median: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Soft skin weights (0..1) per pixel, and the patch's median YCrCb (None when
+    ``with_median`` is off and a ``reference`` is given).
 
     A pixel counts fully when its colour is close to ``reference`` (the skin colour, by
     default this patch's median) and fades out smoothly beyond: hair, brows, glasses rims
@@ -146,11 +148,16 @@ def skin_weights(patch: np.ndarray, reference: np.ndarray | None = None) -> tupl
     colour works, and no pixel flickers in and out of the mean at a threshold.
     """
     ycc = cv2.cvtColor(patch, cv2.COLOR_BGR2YCrCb).astype(np.float32)
-    median = np.median(ycc.reshape(-1, 3), axis=0)
+    median = np.median(ycc.reshape(-1, 3), axis=0) if with_median or reference is None else None
     ref = median if reference is None else reference
     chroma2 = (ycc[..., 1] - ref[1]) ** 2 + (ycc[..., 2] - ref[2]) ** 2
     luma2 = (ycc[..., 0] - ref[0]) ** 2
     return np.exp(-0.5 * (chroma2 / _CHROMA_SIGMA**2 + luma2 / _LUMA_SIGMA**2)), median
+
+
+#: The skin references follow each patch's median slowly, so the median (a large share of the
+#: per-frame cost) is taken every this many frames, with the gain that moves the reference as far.
+_REFRESH_EVERY = 4
 
 
 class SkinSampler:
@@ -163,10 +170,12 @@ class SkinSampler:
 
     def __init__(self, smoothing: float = 0.05) -> None:
         self.smoothing = smoothing
+        self._gain = 1.0 - (1.0 - smoothing) ** _REFRESH_EVERY
         self.reset()
 
     def reset(self) -> None:
         self._refs: list[np.ndarray | None] = [None, None, None]
+        self._frames = 0
         #: Each patch's own weighted mean R, G, B from the last call (3, 3): lets the quality check
         #: whether the forehead and the cheeks pulse together.
         self.last_regions: np.ndarray | None = None
@@ -174,13 +183,18 @@ class SkinSampler:
     def __call__(self, image: np.ndarray, box: FaceBox) -> np.ndarray | None:
         total, weight = np.zeros(3), 0.0
         regions = np.full((3, 3), np.nan)
+        refresh = self._frames % _REFRESH_EVERY == 0
+        self._frames += 1
         for i, rect in enumerate(skin_rects(box)):
             patch, inside = _patch(image, rect)
             if patch.size == 0 or (inside is not None and inside.sum() == 0):
                 continue
-            w, median = skin_weights(patch, self._refs[i])
             ref = self._refs[i]
-            self._refs[i] = median if ref is None else ref + self.smoothing * (median - ref)
+            w, median = skin_weights(patch, ref, with_median=refresh)
+            if ref is None:
+                self._refs[i] = median
+            elif median is not None:
+                self._refs[i] = ref + self._gain * (median - ref)
             if w.mean() < _MIN_SKIN_SHARE:
                 w = np.ones(patch.shape[:2], np.float32)
             if inside is not None:

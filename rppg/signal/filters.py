@@ -48,6 +48,8 @@ def butter_bandpass_sos(fs: float, lo_hz: float, hi_hz: float, order: int = 2) -
 def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
     """Cascade of biquads along axis 0 (transposed direct form II); ``zi``: (sections, 2, ...)."""
     y = np.array(x, np.float64)
+    if y.ndim == 1:  # one signal: plain floats are many times faster than NumPy scalars
+        return np.array(_sosfilt_1d(sos.tolist(), y.tolist(), np.asarray(zi, np.float64).reshape(len(sos), 2).tolist()))
     for (b0, b1, b2, _, a1, a2), (z0, z1) in zip(sos, zi, strict=True):
         z0, z1 = np.array(z0, np.float64), np.array(z1, np.float64)
         out = np.empty_like(y)
@@ -57,6 +59,19 @@ def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
             z0 = b1 * xn - a1 * yn + z1
             z1 = b2 * xn - a2 * yn
             out[n] = yn
+        y = out
+    return y
+
+
+def _sosfilt_1d(sos: list, y: list, zi: list) -> list:
+    """``_sosfilt`` of one signal, on Python floats."""
+    for (b0, b1, b2, _, a1, a2), (z0, z1) in zip(sos, zi, strict=True):
+        out = []
+        for xn in y:
+            yn = b0 * xn + z0
+            z0 = b1 * xn - a1 * yn + z1
+            z1 = b2 * xn - a2 * yn
+            out.append(yn)
         y = out
     return y
 
@@ -91,13 +106,16 @@ def _filtfilt_matrix(sos_key: bytes, n: int, padlen: int) -> np.ndarray:
     return _filtfilt_axis0(np.frombuffer(sos_key).reshape(-1, 6), np.eye(n), padlen)
 
 
-def bandpass(x: np.ndarray, fs: float, band_bpm: tuple[float, float], order: int = 2, axis: int = -1) -> np.ndarray:
-    """Zero-phase Butterworth band-pass; the band is given in beats per minute."""
+def bandpass(x: np.ndarray, fs: float, band_bpm: tuple[float, float], order: int = 2, axis: int = -1,
+             reuse: bool = True) -> np.ndarray:
+    """Zero-phase Butterworth band-pass; the band is given in beats per minute. ``reuse=False`` for a
+    band that will not come again (one around a reading's own bpm): its matrix would cost more to
+    build than filtering once."""
     x = np.moveaxis(np.asarray(x, np.float64), axis, 0)
     sos = butter_bandpass_sos(float(fs), band_bpm[0] / 60.0, band_bpm[1] / 60.0, order)
     n = len(x)
     padlen = max(min(3 * (2 * len(sos) + 1), n - 1), 0)
-    if n <= _MATRIX_MAX_SAMPLES:
+    if reuse and n <= _MATRIX_MAX_SAMPLES:
         y = np.tensordot(_filtfilt_matrix(sos.tobytes(), n, padlen), x, axes=1)
     else:
         y = _filtfilt_axis0(sos, x, padlen)

@@ -75,7 +75,7 @@ def region_agreement(regions: np.ndarray | None, fs: float, bpm: float) -> float
     forehead = pos(regions[:, 0], fs)
     cheeks = pos(regions[:, 1:].mean(axis=1), fs)
     narrow = (max(bpm - _NARROW_BPM, 20.0), bpm + _NARROW_BPM)
-    a, b = bandpass(forehead, fs, narrow), bandpass(cheeks, fs, narrow)
+    a, b = bandpass(forehead, fs, narrow, reuse=False), bandpass(cheeks, fs, narrow, reuse=False)
     denom = np.linalg.norm(a - a.mean()) * np.linalg.norm(b - b.mean())
     return float(np.dot(a - a.mean(), b - b.mean()) / denom) if denom > 0 else 0.0
 
