@@ -37,6 +37,11 @@ MIN_FACE_PX: float = 36.0
 #: real clip far worse (models/README.md, "Tracking on the networks' path"), so network methods
 #: detect on every frame.
 NETWORK_REDETECT_S: float = 0.0
+#: Intra-op threads of the networks' backend (PyTorch or ONNX Runtime). A network reads a 10 s
+#: window once a second, a few milliseconds of work; more threads split that little work and
+#: then spin while they wait, taking cycles from decoding and face tracking on the same cores
+#: (`rppg bench` compares the pipeline with and without the limit).
+NETWORK_THREADS: int = 1
 #: How the networks' box moves between those detections: "hold" (the last detection, smoothed) or
 #: "flow" (optical flow); see rppg.face.tracker.FaceTracker.
 NETWORK_FOLLOW: str = "hold"

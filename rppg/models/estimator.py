@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from rppg.constants import CROP_SIZE
+from rppg.constants import CROP_SIZE, NETWORK_THREADS
 from rppg.models.preprocess import integrate, preprocess
 
 #: The teacher halves time twice; windows are padded to a multiple of this and cut back.
@@ -58,6 +58,8 @@ class TorchEstimator(Estimator):
         import torch  # only this backend needs it: the base install runs on ONNX Runtime
 
         super().__init__(name, n_params)
+        if torch.get_num_threads() > NETWORK_THREADS:  # process-wide in PyTorch: lowered, never raised
+            torch.set_num_threads(NETWORK_THREADS)
         self._torch = torch
         self.model = model.eval()
 

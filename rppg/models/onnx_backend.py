@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from rppg.constants import NETWORK_THREADS
 from rppg.errors import ConfigError, WeightsError
 from rppg.models.estimator import TIME_MULTIPLE, Estimator
 from rppg.models.weights_io import expected_metadata, input_metadata
@@ -99,6 +100,7 @@ class OnnxEstimator(Estimator):
         # No CPU memory arena: it keeps the largest window's buffers for good (about 10 MB here),
         # and one inference per second gains nothing from reusing them. Small boards need the memory.
         options.enable_cpu_mem_arena = False
+        options.intra_op_num_threads = options.inter_op_num_threads = NETWORK_THREADS
         providers = providers or available_providers()
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers,
