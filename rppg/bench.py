@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rppg.constants import CROP_SIZE, MODEL_FPS
+from rppg.constants import CROP_SIZE, MODEL_FPS, NETWORK_THREADS
 from rppg.errors import RppgError
 
 #: Per-frame stages the pipeline time is split into (``other``: bookkeeping between them).
@@ -50,7 +50,8 @@ class NetworkCost:
 
 
 def network_costs(window: int = 300, runs: int = 30) -> dict[str, NetworkCost]:
-    """Teacher and student on the same (1, 3, window, 36, 36) input, runs interleaved."""
+    """Teacher and student on the same (1, 3, window, 36, 36) input, runs interleaved, on the
+    intra-op threads the estimators use (``NETWORK_THREADS``)."""
     import torch
 
     from rppg.models import count_flops, count_params
@@ -59,6 +60,8 @@ def network_costs(window: int = 300, runs: int = 30) -> dict[str, NetworkCost]:
     models = {name: build(name).eval() for name in ("teacher", "student")}
     x = torch.randn(1, 3, window, CROP_SIZE, CROP_SIZE)
     times: dict[str, list[float]] = {name: [] for name in models}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(NETWORK_THREADS)
     with torch.inference_mode():
         for model in models.values():  # warm-up: allocator and kernels
             for _ in range(3):
@@ -68,6 +71,7 @@ def network_costs(window: int = 300, runs: int = 30) -> dict[str, NetworkCost]:
                 start = time.perf_counter()
                 model(x)
                 times[name].append(time.perf_counter() - start)
+    torch.set_num_threads(threads)
     return {name: NetworkCost(name, count_params(m), count_flops(m, window), 1000 * float(np.median(times[name])))
             for name, m in models.items()}
 
