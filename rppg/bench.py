@@ -205,14 +205,18 @@ class PipelineRun:
         return out
 
 
-def decode_only(video: str) -> tuple[int, float]:
-    """Frames and wall seconds to just decode the clip: the floor under any pipeline."""
+def decode_only(video: str, passes: int = 3) -> tuple[int, float]:
+    """Frames and wall seconds to just decode the clip: the floor under any pipeline. The fastest
+    of ``passes`` passes, so that a pass slowed by other work does not flatter the ratio to it."""
     from rppg.sources import open_source
 
-    start = time.perf_counter()
-    with open_source(video) as source:
-        n = sum(1 for _ in source)
-    return n, time.perf_counter() - start
+    best = (0, float("inf"))
+    for _ in range(passes):
+        start = time.perf_counter()
+        with open_source(video) as source:
+            n = sum(1 for _ in source)
+        best = min(best, (n, time.perf_counter() - start), key=lambda r: r[1])
+    return best
 
 
 def _import_face_detector() -> None:
