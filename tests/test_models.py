@@ -211,3 +211,14 @@ def test_shipped_student_finds_the_pulse_of_a_synthetic_face(hr):
     assert ref == pytest.approx(hr, abs=6.0)
     got = estimate_hr(load_estimator("student")(crops), MODEL_FPS).peak_bpm
     assert got == pytest.approx(ref, abs=5.0)
+
+
+def test_networks_run_on_the_configured_number_of_threads():
+    from rppg.constants import NETWORK_THREADS
+
+    torch.set_num_threads(2)
+    load_estimator("student", backend="torch")
+    assert torch.get_num_threads() == NETWORK_THREADS
+    onnx = load_estimator("student", backend="onnx")
+    options = onnx.session.get_session_options()
+    assert options.intra_op_num_threads == NETWORK_THREADS
