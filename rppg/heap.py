@@ -5,8 +5,10 @@ their normalised differences). glibc serves blocks this large with mmap at first
 first one is freed it raises its mmap threshold to that size, so later blocks come from the
 heap and stay resident after they are freed: a pipeline's resident memory then grows by about
 25 MB over its first readings and stays there. A fixed threshold keeps these blocks mmapped, and
-freeing one returns it to the system. The cost is fresh pages for each reading's arrays, a few
-milliseconds a second (`rppg bench` measures the pipeline with it).
+freeing one returns it to the system. The cost: decoded frames (0.9 MB at 640x480) are above the
+threshold too, so every frame and its copies get fresh pages from the kernel. Decoding and
+detection slow down by a share of the large real-time margin (`rppg bench` measures the pipeline
+with it, against the decode-only rate of a process without it); small boards need the memory more.
 """
 
 from __future__ import annotations
