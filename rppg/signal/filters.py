@@ -46,34 +46,23 @@ def butter_bandpass_sos(fs: float, lo_hz: float, hi_hz: float, order: int = 2) -
 
 
 def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
-    """Cascade of biquads along axis 0 (transposed direct form II); ``zi``: (sections, 2, ...)."""
+    """Cascade of biquads along axis 0 (transposed direct form II); ``zi``: (sections, 2, ...).
+
+    One signal runs on plain Python floats (many times faster than NumPy scalars), several at
+    once on a row of NumPy values per sample; the recurrence is the same."""
     y = np.array(x, np.float64)
-    if y.ndim == 1:  # one signal: plain floats are many times faster than NumPy scalars
-        return np.array(_sosfilt_1d(sos.tolist(), y.tolist(), np.asarray(zi, np.float64).reshape(len(sos), 2).tolist()))
-    for (b0, b1, b2, _, a1, a2), (z0, z1) in zip(sos, zi, strict=True):
-        z0, z1 = np.array(z0, np.float64), np.array(z1, np.float64)
-        out = np.empty_like(y)
-        for n in range(len(y)):
-            xn = y[n]
-            yn = b0 * xn + z0
-            z0 = b1 * xn - a1 * yn + z1
-            z1 = b2 * xn - a2 * yn
-            out[n] = yn
-        y = out
-    return y
-
-
-def _sosfilt_1d(sos: list, y: list, zi: list) -> list:
-    """``_sosfilt`` of one signal, on Python floats."""
-    for (b0, b1, b2, _, a1, a2), (z0, z1) in zip(sos, zi, strict=True):
+    zi = np.asarray(zi, np.float64)
+    samples = y.tolist() if y.ndim == 1 else list(y)
+    states = zi.reshape(len(sos), 2).tolist() if y.ndim == 1 else zi
+    for (b0, b1, b2, _, a1, a2), (z0, z1) in zip(sos.tolist(), states, strict=True):
         out = []
-        for xn in y:
+        for xn in samples:
             yn = b0 * xn + z0
             z0 = b1 * xn - a1 * yn + z1
             z1 = b2 * xn - a2 * yn
             out.append(yn)
-        y = out
-    return y
+        samples = out
+    return np.array(samples, np.float64).reshape(y.shape)
 
 
 @lru_cache(maxsize=32)
