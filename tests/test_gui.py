@@ -114,6 +114,9 @@ def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app
         while window.recorder.frames_written < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
         window.set_recording(False)
+        assert not window.controls.record.isChecked() and window.recorder is None
+        settle(qt_app, window)  # the recorder flushes its frames to disk off the UI thread
+        assert "recording saved" in window.statusBar().currentMessage()
         folders = [p for p in tmp_path.iterdir() if p.is_dir()]
         assert len(folders) == 1 and not window.controls.record.isChecked()
         rows = (folders[0] / "frames_timestamp.csv").read_text().splitlines()
@@ -140,6 +143,7 @@ def test_window_records_switches_method_and_keeps_running_on_a_bad_source(qt_app
 
 
 def test_window_says_when_a_source_ends_without_a_face(qt_app, tmp_path):
+    from rppg_app.gui.readout import SOURCE_ENDED
     from rppg_app.gui.window import EngineSettings, MainWindow
 
     settings = EngineSettings(source=str(PYFEAT / "no_face.mp4"), method="pos")  # 4 s, no one in it
@@ -150,6 +154,8 @@ def test_window_says_when_a_source_ends_without_a_face(qt_app, tmp_path):
         window.refresh_status()
         assert not window.banner.isHidden()
         assert "ended" in window.banner.text() and "No face was found" in window.banner.text()
+        assert window.readout.unit.text() == SOURCE_ENDED  # no longer "waiting for the first window"
+        assert "waiting" not in window.readout.quality.text()
     finally:
         window.close()
 

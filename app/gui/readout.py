@@ -16,6 +16,7 @@ from rppg.containers import Reading
 from rppg.signal.quality import load_model
 
 NO_READING = "no reading"
+SOURCE_ENDED = "source ended"
 
 #: What each reason for a missing bpm tells the user.
 REASON_TEXT = {
@@ -62,9 +63,18 @@ class BpmReadout(QWidget):
 
     def show_waiting(self) -> None:
         """Before the first full window: nothing to show yet, and it says so."""
+        self._show_empty("", "waiting for the first window")
+        self.waiting = True  # it says so until a reading comes or the source ends
+
+    def show_ended(self) -> None:
+        """The source ended before any reading came: nothing is coming, so stop saying "waiting"."""
+        self._show_empty(SOURCE_ENDED, "quality: -")
+        self.waiting = False
+
+    def _show_empty(self, unit: str, quality: str) -> None:
         self.value.setText(NO_READING)
-        self.unit.setText("")
-        self.quality.setText("waiting for the first window")
+        self.unit.setText(unit)
+        self.quality.setText(quality)
         self.quality.setStyleSheet("font-size: 16px; color: #888;")
         self._style_value(None)
 
@@ -73,6 +83,7 @@ class BpmReadout(QWidget):
         self.value.setStyleSheet(f"font-size: {size}px; font-weight: bold; color: {colour or '#888'};")
 
     def show_reading(self, reading: Reading) -> None:
+        self.waiting = False
         if reading.bpm is None or not reading.face or reading.source != "ok":
             self.value.setText(NO_READING)
             self.unit.setText(why_no_reading(reading))

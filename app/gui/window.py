@@ -3,9 +3,9 @@
 The engine runs in its own threads. The window only pulls: a ~30 Hz timer
 drains the readings queue and shows the newest frame, a 2 Hz timer refreshes
 the status bar. Nothing here waits on capture or processing: building a new
-engine (model load, detector start-up, opening the source) and stopping the old
-one run as background jobs, with the controls that would conflict disabled and
-a busy note shown until the new engine is in place.
+engine (model load, detector start-up, opening the source), stopping the old
+one and saving a recording run as background jobs. While a new engine is built,
+the controls that would conflict are disabled and a busy note shows.
 """
 
 from __future__ import annotations
@@ -191,6 +191,8 @@ class MainWindow(QMainWindow):
         if time.monotonic() < self._notice_until:
             parts.append(self._notice)
         self.statusBar().showMessage("   |   ".join(parts))
+        if s.source_state == FINISHED and self.readout.waiting:  # a short clip ended before its first window
+            self.readout.show_ended()
         text = self.situation()
         self.banner.setVisible(text is not None)
         if text is not None and self.banner.text() != text:
@@ -257,18 +259,20 @@ class MainWindow(QMainWindow):
         self.controls.show_method(self.settings.method)
         self._set_busy(False)
 
-    def _retire(self, engine: Engine, recorder: SessionRecorder | None) -> None:
-        """Stop an engine that was replaced, and its recording, in the background."""
+    def _retire(self, engine: Engine | None, recorder: SessionRecorder | None) -> None:
+        """Stop an engine that was replaced and/or save a recording, in the background: flushing
+        the recorder's queued frames to disk and stopping an engine can each take seconds."""
 
         def work() -> str | None:
             note = None
             if recorder is not None:
                 folder = recorder.stop()
                 note = f"recording saved: {folder}" + (f" ({recorder.error})" if recorder.error else "")
-            engine.stop()
+            if engine is not None:
+                engine.stop()
             return note
 
-        job = BackgroundJob(work, "stopping the previous source…")
+        job = BackgroundJob(work, "saving the recording…" if engine is None else "stopping the previous source…")
         job.succeeded.connect(lambda note: note and self.notify(note))
         self._run(job)
         self.controls.set_recording(False)
@@ -281,9 +285,8 @@ class MainWindow(QMainWindow):
             self.recorder = SessionRecorder(self.engine, folder).start()
         elif not on and self.recorder is not None:
             recorder, self.recorder = self.recorder, None
-            folder = recorder.stop()
-            note = f" ({recorder.error})" if recorder.error else ""
-            self.notify(f"recording saved: {folder}{note}")
+            self.notify(f"saving the recording to {recorder.out_dir}…")
+            self._retire(None, recorder)
         self.controls.set_recording(self.recorder is not None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
