@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rppg.cameras import missing_camera_message
 from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, METHODS, WINDOW_SECONDS
 from rppg.errors import ConfigError
 
@@ -89,8 +90,6 @@ def check_source_argument(spec: str) -> None:
     if spec == "demo" or spec.startswith("faulty:"):  # a fault-injection spec is checked when opened
         return
     if spec.isdigit():
-        from rppg.sources.webcam import missing_camera_message
-
         if message := missing_camera_message(int(spec)):
             raise ConfigError(message)
         return

@@ -26,7 +26,7 @@ from rppg.constants import QUALITY_GATE_DB, STEP_SECONDS, WINDOW_SECONDS
 from rppg.datasets import FORMATS, load_dataset
 from rppg.errors import ConfigError, RppgError
 from rppg.evaluation import evaluate_clips
-from rppg_app.common_args import add_method_arguments, add_tracking_arguments
+from rppg_app.common_args import add_method_arguments, add_tracking_arguments, check_method_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,6 +82,7 @@ def _write_json(report: dict[str, Any], path: Path) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.window <= 0 or args.step <= 0:
         raise ConfigError(f"--window and --step must be positive (got {args.window:g} and {args.step:g})")
+    check_method_arguments(args)
     clips = load_dataset(args.dataset, args.format)
     from rppg.pipeline import Pipeline  # after the dataset check: bad paths fail before models load
 

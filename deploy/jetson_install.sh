@@ -3,6 +3,8 @@
 #
 #   deploy/jetson_install.sh [--prefix /opt/rppg] [--wheel dist/rppg-*.whl] [--service]
 #
+# - PYTHON=python3.10 (or newer) picks the interpreter: JetPack 6 has Python 3.10, JetPack 5's
+#   system Python is 3.8, too old for rppg (install a newer one, e.g. from the deadsnakes PPA);
 # - a venv at PREFIX/venv with the rppg wheel and its base dependencies only (no torch, Qt);
 # - ONNX Runtime: a GPU build when one is at hand (ORT_WHEEL=path/to/onnxruntime_gpu-*.whl, or
 #   ORT_INDEX=<pip index with JetPack's onnxruntime-gpu, e.g. NVIDIA's Jetson AI Lab index>),
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     --prefix) prefix="$2"; shift 2 ;;
     --wheel) wheel="$2"; shift 2 ;;
     --service) service=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "jetson_install.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -31,17 +33,21 @@ if [ -r /etc/nv_tegra_release ]; then
 else
   echo "not a Jetson (no /etc/nv_tegra_release): installing the CPU build"
 fi
-python3 -c 'import sys; assert sys.version_info >= (3, 10), "rppg needs Python 3.10 or newer"'
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "jetson_install.sh: rppg needs Python 3.10 or newer; $python is $("$python" -V 2>&1) (set PYTHON=...)" >&2
+  exit 2
+fi
 
 # The wheel: given, or built from this checkout.
 if [ -z "$wheel" ]; then
   build=$(mktemp -d)
-  python3 -m pip wheel -q --no-deps -w "$build" "$here"
+  "$python" -m pip wheel -q --no-deps -w "$build" "$here"
   wheel=$(ls "$build"/rppg-*.whl)
 fi
 
 mkdir -p "$prefix"
-python3 -m venv "$prefix/venv"
+"$python" -m venv "$prefix/venv"
 pip="$prefix/venv/bin/python -m pip"
 $pip install -q --upgrade pip
 

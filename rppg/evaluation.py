@@ -15,14 +15,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from scipy.signal import detrend
 from tqdm import tqdm
 
 from rppg.constants import HR_MAX_BPM, HR_MIN_BPM, MODEL_FPS, STEP_SECONDS, WINDOW_SECONDS
 from rppg.datasets import Clip
 from rppg.errors import RppgError
 from rppg.metrics import hr_metrics, snr_at
-from rppg.signal.filters import resample_uniform
+from rppg.signal.filters import detrend_linear, resample_uniform
 from rppg.signal.hr import estimate_hr
 
 _EPS = 1e-6
@@ -41,7 +40,7 @@ def reference_segment(ref_times: np.ndarray, ref_bvp: np.ndarray, start: float, 
                       fs: float = MODEL_FPS) -> np.ndarray:
     """The reference waveform on a uniform ``fs`` grid over [start, end], detrended."""
     _, values = resample_uniform(ref_times, ref_bvp, fs, t0=start, t1=end)
-    return detrend(values) if len(values) > 1 else values
+    return detrend_linear(values) if len(values) > 1 else values
 
 
 def reference_hr(ref_times: np.ndarray, ref_bvp: np.ndarray, start: float, end: float,

@@ -45,21 +45,37 @@ def test_version():
     (("monitor", "--source", "no/such/clip.mp4"), ("source not found", "clip.mp4")),
     (("gui", "--source", "demo", "--window", "2"), ("--window",)),
     (("daemon", "--source", "demo", "--band", "120", "60"), ("--band",)),
+    (("evaluate", "tests/data", "--format", "recording", "--json", "x.json", "--band", "120", "60"), ("--band",)),
+    (("evaluate", "tests/data", "--format", "recording", "--json", "x.json", "--backend", "onnx", "--weights",
+      "models/student.safetensors"), ("--backend onnx", ".onnx")),
 ])
 def test_bad_arguments_get_one_line(args, words):
     _one_line_error(_rppg(*args), *words)
 
 
-def test_a_missing_file_is_reported_before_any_heavy_import():
-    code = ("import sys; from rppg_app.cli import main; rc = main(['monitor', '--source', 'missing.mp4']); "
-            f"print(rc, [m for m in {HEAVY!r} if m in sys.modules])")
+def _absent_camera() -> int:
+    return next(i for i in range(90, 100) if not Path(f"/dev/video{i}").exists())
+
+
+@pytest.mark.parametrize("argv, words, allowed", [
+    (["monitor", "--source", "missing.mp4"], "source not found", ()),
+    (["daemon", "--source", str(_absent_camera())], "not found", ()),
+    # the --format choices come from the dataset registry, whose loaders read video with OpenCV
+    (["evaluate", "missing", "--format", "ubfc", "--json", "x.json"], "dataset folder not found", ("cv2",)),
+    (["evaluate", "missing", "--format", "ubfc", "--json", "x.json", "--method", "pos", "--weights", "w.onnx"],
+     "--weights", ("cv2",)),
+])
+def test_bad_input_is_reported_before_any_heavy_import(argv, words, allowed):
+    heavy = tuple(m for m in HEAVY if m not in allowed)
+    code = (f"import sys; from rppg_app.cli import main; rc = main({argv!r}); "
+            f"print(rc, [m for m in {heavy!r} if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.stdout.strip() == "2 []", result.stdout + result.stderr
-    assert "source not found" in result.stderr
+    assert words in result.stderr
 
 
 def test_a_camera_that_does_not_exist_is_not_found_not_lost(tmp_path):
-    index = next(i for i in range(90, 100) if not Path(f"/dev/video{i}").exists())
+    index = _absent_camera()
     for command in ("monitor", "daemon"):
         line = _one_line_error(_rppg(command, "--source", str(index)), f"camera {index} not found")
         assert "lost" not in line

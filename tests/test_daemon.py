@@ -22,13 +22,20 @@ STARTUP_S = 120  # a loaded machine needs long to import mediapipe and open the 
 
 
 class Daemon:
-    """``rppg daemon`` in a subprocess; the port comes from its start-up line (it listens on port 0)."""
+    """``rppg daemon`` in a subprocess; the port comes from its start-up line (it listens on port 0).
 
-    def __init__(self, *args: str, env: dict | None = None) -> None:
-        cmd = [sys.executable, "-m", "rppg_app.cli", "daemon", "--source", str(REAL_VIDEO), "--method", "pos",
-               "--port", "0", *args]
-        environ = {k: v for k, v in os.environ.items() if k != "RPPG_TOKEN"} | (env or {})
-        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environ)
+    ``rppg`` is this checkout's by default; ``program`` runs another install's (with ``base_env``
+    as the environment to start from, and ``cwd``), later options overriding the defaults.
+    """
+
+    def __init__(self, *args: str, env: dict | None = None, program: list[str] | None = None,
+                 base_env: dict | None = None, cwd: str | None = None) -> None:
+        program = program or [sys.executable, "-m", "rppg_app.cli"]
+        cmd = [*program, "daemon", "--source", str(REAL_VIDEO), "--method", "pos", "--port", "0", *args]
+        base_env = os.environ if base_env is None else base_env
+        environ = {k: v for k, v in base_env.items() if k != "RPPG_TOKEN"} | (env or {})
+        self.proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=environ,
+                                     cwd=cwd)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._drain, daemon=True).start()
         self.port = self._wait_for_port()

@@ -1,4 +1,5 @@
-"""The project as pip installs it: a wheel, away from the source tree, without PyTorch or Qt.
+"""The project as pip installs it: a wheel, away from the source tree, without PyTorch or Qt, running
+the headless jobs (monitor, daemon, evaluate) on ONNX Runtime.
 
 mediapipe depends on matplotlib, so the base install has it; the face detector imports only
 mediapipe's core (rppg/face/mediapipe_api.py) and rppg's own code never imports matplotlib
@@ -16,6 +17,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import REAL_CLIP_DIR
+from tests.test_daemon import Daemon, SseClient
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
@@ -63,8 +67,11 @@ def base_venv(tmp_path_factory) -> Path:
     """A fresh venv outside the checkout with the wheel and its base dependencies (no extras)."""
     root = tmp_path_factory.mktemp("base_install")
     wheels = root / "wheels"
-    source = root / "source"  # the tracked files only: a stale build/ folder must not leak into the wheel
-    tracked = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    # the working tree without what git ignores (a stale build/ folder must not leak into the wheel), new
+    # files not yet committed included
+    source = root / "source"
+    tracked = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], capture_output=True,
+                             text=True, cwd=ROOT, check=True).stdout
     for name in tracked.splitlines():
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +119,29 @@ def test_base_install_has_no_torch_or_qt_and_monitors_the_demo_on_onnx(base_venv
                                  text=True, cwd=tmp_path, env=_clean_env(), timeout=600)
     assert asked_torch.returncode == 2
     assert asked_torch.stderr.strip().splitlines()[-1].startswith("rppg: error: --backend torch needs PyTorch")
+
+
+@pytest.mark.slow
+def test_base_install_serves_the_daemon_and_evaluates_on_onnx(base_venv, tmp_path):
+    rppg = str(base_venv / "bin" / "rppg")
+    daemon = Daemon("--method", "student", program=[rppg], base_env=_clean_env(), cwd=str(tmp_path))
+    try:
+        status, health = daemon.get("/health")
+        assert status == 200 and health["method"] == "student" and health["frames_captured"] > 0
+        stream = SseClient(daemon.port)
+        (reading,) = stream.events(1)  # the first full window of the clip played in real time
+        stream.close()
+        assert reading["face"] is True and {"t", "bpm", "confidence", "estimator", "reason"} <= set(reading)
+    finally:
+        assert daemon.stop() == 0
+
+    report = tmp_path / "report.json"
+    run = subprocess.run([rppg, "evaluate", str(REAL_CLIP_DIR), "--format", "recording", "--method", "student",
+                          "--json", str(report), "--no-progress"], capture_output=True, text=True, cwd=tmp_path,
+                         env=_clean_env(), timeout=900)
+    assert run.returncode == 0, run.stderr
+    clip = json.loads(report.read_text())["clips"][0]
+    assert clip["hr_est"] == pytest.approx(clip["hr_ref"], abs=3.0)
 
 
 @pytest.mark.slow

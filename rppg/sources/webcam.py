@@ -3,35 +3,19 @@
 A camera that never existed is a configuration error, reported once at start-up.
 A camera that was there and stopped delivering is "lost": the live engine retries
 it. On Linux the device node ``/dev/videoN`` says which case it is without
-opening anything; elsewhere opening the camera is the only test.
+opening anything (:mod:`rppg.cameras`); elsewhere opening the camera is the only test.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import cv2
 
+from rppg.cameras import missing_camera_message
 from rppg.containers import Frame
 from rppg.errors import SourceError
 from rppg.sources.base import FrameSource
-
-
-def camera_device(index: int) -> Path | None:
-    """The device node of camera ``index`` where the system has them (Linux), else None."""
-    return Path(f"/dev/video{index}") if sys.platform.startswith("linux") else None
-
-
-def missing_camera_message(index: int) -> str | None:
-    """Why camera ``index`` cannot exist, or None when it may (its device node is there, or no way to tell)."""
-    device = camera_device(index)
-    if device is None or device.exists():
-        return None
-    present = sorted(p.name for p in Path("/dev").glob("video[0-9]*"))
-    found = f"cameras present: {', '.join(present)}" if present else "no camera is connected"
-    return f"camera {index} not found: no {device} ({found})"
 
 
 def _open_quietly(index: int) -> cv2.VideoCapture:
