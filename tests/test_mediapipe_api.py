@@ -34,3 +34,35 @@ image = mediapipe.Image(image_format=mediapipe.ImageFormat.SRGB, data=np.zeros((
 print(image.width, hasattr(mediapipe.tasks, "audio"), api.Image.__name__)
 """)
     assert out.split()[-3:] == ["8", "True", "Image"]
+
+
+def test_native_calls_run_on_the_caller_thread_with_the_same_boxes(real_video):
+    import threading
+
+    import cv2
+
+    from rppg.face.detectors import BlazeFaceDetector
+    from rppg.face.mediapipe_api import CallerThreadExecutor
+    from rppg.paths import FACE_DETECTOR_MODEL
+
+    capture = cv2.VideoCapture(str(real_video))
+    images = [capture.read()[1] for _ in range(5)]
+    threads = threading.active_count()
+    detector = BlazeFaceDetector()
+    assert threading.active_count() == threads  # no worker thread of its own is left running
+    assert isinstance(detector._detector._lib._executor, CallerThreadExecutor)
+
+    api = detector._mp  # a second detector as mediapipe builds it, native calls on its worker thread
+    options = api.FaceDetectorOptions(base_options=api.BaseOptions(model_asset_path=str(FACE_DETECTOR_MODEL)),
+                                      running_mode=api.RunningMode.IMAGE, min_detection_confidence=0.5)
+    reference = api.FaceDetector.create_from_options(options)
+    try:
+        for image in images:
+            (face,) = detector.detect(image)
+            rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+            (expected,) = reference.detect(api.Image(image_format=api.ImageFormat.SRGB, data=rgb)).detections
+            box = expected.bounding_box
+            assert (face.x, face.y, face.w, face.h) == (box.origin_x, box.origin_y, box.width, box.height)
+    finally:
+        reference.close()
+        detector.close()

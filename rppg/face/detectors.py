@@ -84,7 +84,7 @@ class BlazeFaceDetector:
     def __init__(self, model_path: Path = FACE_DETECTOR_MODEL, min_confidence: float = 0.5) -> None:
         if not Path(model_path).is_file():
             raise ConfigError(f"face detector model missing: {model_path}")
-        from rppg.face.mediapipe_api import load_face_detector_api
+        from rppg.face.mediapipe_api import call_on_caller_thread, load_face_detector_api
 
         self._mp = mp = load_face_detector_api()
         options = mp.FaceDetectorOptions(
@@ -94,6 +94,7 @@ class BlazeFaceDetector:
         )
         with _native_stderr_filtered():
             self._detector = mp.FaceDetector.create_from_options(options)
+            call_on_caller_thread(self._detector, mp)
             # The runtime warns once, on the first input buffer that happens to be misaligned;
             # a few warm-up runs here (filtered) make that all but certain to happen now.
             rng = np.random.default_rng(0)
