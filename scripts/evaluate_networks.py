@@ -56,6 +56,9 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
     # the networks shipped before (160 clips; then 400 clips with the weight average), for comparison
     **{f"previous_data_{v}_screened_{n}": (v, f"models/seeds/previous_data/{f}_screened_{n}.safetensors")
        for n in ("160", "400") for v, f in (("student", "student_seed3"), ("teacher", "teacher"))},
+    # seed 1 of each student after 2,000 steps, the point from which it was trained further
+    **{f"steps2000_{t}_seed1": (t, f"models/seeds/previous_data/{t}_seed1_2000_steps.safetensors")
+       for t in ("student", "student_nokd")},
     "pos": ("pos", None),
     "chrom": ("chrom", None),
     "student": ("student", None),  # the shipped files: the best seed by validation, evaluated above
