@@ -35,6 +35,8 @@ def _get(entry: dict, *path):
 #: Rows of the main accuracy table: (variant in models/evaluation.json, label).
 NETWORK_ROWS = (
     ("student", "student"), ("student_nokd", "student_nokd"), ("teacher", "teacher"),
+    ("steps2000_student_seed1", "student before (2,000 steps)"),
+    ("steps2000_student_nokd_seed1", "student_nokd before (2,000 steps)"),
     ("no_sway_student_seed1", "student before (trained without sway)"),
     ("previous_data_student_screened_400", "student before that (400 clips, no GRID speakers)"),
     ("previous_data_teacher_screened_400", "teacher before (400 clips, no GRID speakers)"),
@@ -112,9 +114,15 @@ def _mean_sd(values: list) -> str:
     return f"{np.mean(v):.2f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.2f} (n={len(v)})"
 
 
+def _card_steps(entry: dict) -> str:
+    """The optimiser steps of a scored network, from the card next to its weights."""
+    card = ROOT / Path(entry.get("weights") or "").with_suffix(".json")
+    return f"{json.loads(card.read_text())['steps']:,}" if entry.get("weights") and card.is_file() else "-"
+
+
 def seeds_table(nets: dict) -> str:
     rows = ["| network | typical: window MAE | random: window MAE | real clip: window MAE | "
-            "real faces: agree with clean POS |", "|---|---|---|---|---|"]
+            "real faces: agree with clean POS | steps per seed |", "|---|---|---|---|---|---|"]
     for label, prefix in (("student (distilled)", "student_seed"), ("student_nokd", "student_nokd_seed"),
                           ("student (distilled), before sway", "no_sway_student_seed"),
                           ("student_nokd, before sway", "no_sway_student_nokd_seed")):
@@ -123,6 +131,7 @@ def seeds_table(nets: dict) -> str:
             continue
         cols = [_mean_sd([_get(r, s, "window_mae") for r in runs]) for s in ("typical", "random", "real_clip")]
         cols.append(_mean_sd([_get(r, "real_faces", "agree_within3_share") for r in runs]))
+        cols.append(", ".join(_card_steps(r) for r in runs))
         rows.append(f"| {label} | " + " | ".join(cols) + " |")
     return "\n".join(rows)
 
@@ -137,9 +146,30 @@ ABLATION_STEPS = (
     ("screened clips (400), weight average, 1,500 steps", "previous_data_screened_400"),
     ("screened clips (400), weight average, 2,000 steps", "ablation_no_grid"),
     ("400 clips + 240 flow-tracked clips of GRID speakers, 2,000 steps", "no_sway_student_nokd_seed1"),
-    ("the same + sway of the face in the crop, validated on training-like clips (shipped recipe)",
-     "student_nokd_seed1"),
+    ("the same + sway of the face in the crop, validated on training-like clips, 2,000 steps",
+     "steps2000_student_nokd_seed1"),
+    ("the same, trained on to 6,000 steps (shipped recipe)", "student_nokd_seed1"),
 )
+
+
+#: Seed 1 of each student after 2,000 steps and after training further: (label, variant).
+STEPS_ROWS = (("student (distilled)", "steps2000_student_seed1", "student_seed1"),
+              ("student_nokd", "steps2000_student_nokd_seed1", "student_nokd_seed1"))
+
+
+def steps_table(nets: dict) -> str:
+    """What training longer did: seed 1 of each student at 2,000 steps and at its current length."""
+    rows = []
+    for label, before, after in STEPS_ROWS:
+        for key in (before, after):
+            e = nets.get(key)
+            if e:
+                rows.append(f"| {label} | {_card_steps(e)} | {fmt(e['typical']['window_mae'])} | "
+                            f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
+                            f"{fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
+                            f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
+    return _table(["seed 1 of", "steps", "typical: window MAE", "random: window MAE", "real clip: window MAE",
+                   "real faces: agree with clean POS", "real faces: median change"], rows)
 
 
 def ablation_table(nets: dict) -> str:
@@ -311,6 +341,7 @@ def main() -> None:
     nets = doc.get("networks", {})
     tables = {"networks_protocol": doc.get("networks_protocol", "-"),
               "networks_table": networks_table(nets), "seeds_table": seeds_table(nets),
+              "steps_table": steps_table(nets),
               "validation_table": validation_table(doc),
               "ablation_table": ablation_table(nets), "tracking_table": tracking_table(nets),
               "cards_table": cards_table(),
