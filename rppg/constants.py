@@ -28,8 +28,9 @@ METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
 #: "face_too_small"): below it the skin signal drowns in quantisation and compression
 #: noise. Chosen by shrinking the real clip (scripts/face_size_bench.py writes the errors per face
 #: size to docs/face_size.json; the README renders them): just under the smallest face at which
-#: every window stayed within 3 bpm (37 px; at 25 px one window missed by almost 4).
-MIN_FACE_PX: float = 36.0
+#: every window stayed within 3 bpm (25 px with the current student; at 17 px one window missed
+#: by more than 3).
+MIN_FACE_PX: float = 24.0
 
 #: Seconds between face detections when the networks read the crop (flow tracks in between
 #: otherwise). 0: detect on every frame. A third of the networks' training clips have
