@@ -74,6 +74,7 @@ def curve(confidence: np.ndarray, right: np.ndarray, pulse: np.ndarray, threshol
         answered = confidence >= t
         n = answered.sum()
         rows.append({"threshold": round(float(t), 4), "coverage": float(answered.mean()),
+                     "answered_n": int(n), "nopulse_n": int((~pulse).sum()),
                      "risk": float((~right[answered]).mean()) if n else 0.0,
                      "pulse_answered": float(answered[pulse].mean()) if pulse.any() else 0.0,
                      "pulse_right": float((answered & right)[pulse].mean()) if pulse.any() else 0.0,
@@ -81,9 +82,25 @@ def curve(confidence: np.ndarray, right: np.ndarray, pulse: np.ndarray, threshol
     return rows
 
 
+#: One-sided 95 % normal quantile: the operating point must meet the targets with this confidence.
+Z_95 = 1.645
+
+
+def upper_bound(share: float, n: int, z: float = Z_95) -> float:
+    """Wilson score upper bound of a share seen in ``n`` windows: what the true rate may still be.
+    A threshold that only just meets a target on a few hundred windows misses it on new video."""
+    if n == 0:
+        return 1.0
+    centre = share + z * z / (2 * n)
+    spread = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return float((centre + spread) / (1 + z * z / n))
+
+
 def choose(points: list[dict], max_risk: float, max_nopulse: float) -> dict:
-    """The lowest threshold (most answers) whose risk and no-pulse answer rate meet the targets."""
-    ok = [p for p in points if p["risk"] <= max_risk and p["nopulse_answered"] <= max_nopulse and p["coverage"] > 0]
+    """The lowest threshold (most answers) whose risk and no-pulse answer rate meet the targets, each
+    with 95 % confidence (Wilson upper bounds over the windows they are measured on)."""
+    ok = [p for p in points if p["coverage"] > 0 and upper_bound(p["risk"], p["answered_n"]) <= max_risk
+          and upper_bound(p["nopulse_answered"], p["nopulse_n"]) <= max_nopulse]
     return min(ok, key=lambda p: p["threshold"]) if ok else max(points, key=lambda p: p["threshold"])
 
 
