@@ -192,6 +192,28 @@ def test_config_overrides_change_nested_values_and_reject_unknown_keys():
             apply_overrides(load_config("student_nokd"), [bad])
 
 
+def test_a_warm_start_begins_at_the_given_weights_and_its_card_names_them(tmp_path, cache):
+    cfg = tiny("student_nokd", val_every=2)
+    first = Trainer(cfg, opts("student_nokd", tmp_path / "first", cache, steps=2))
+    first.fit()
+    weights = tmp_path / "first" / "student_nokd.safetensors"
+    warm = Trainer(cfg, opts("student_nokd", tmp_path / "warm", cache, steps=2, init=str(weights)))
+    shipped = load_file(weights)
+    for name, a in warm.model.state_dict().items():
+        torch.testing.assert_close(a, shipped[name], msg=name)
+    fresh = Trainer(cfg, opts("student_nokd", tmp_path / "fresh", cache, steps=2))
+    assert any(not torch.equal(a, shipped[k]) for k, a in fresh.model.state_dict().items())
+    assert warm.fit()["initialised_from"] == str(weights)
+
+
+def test_a_warm_start_with_resume_or_without_weights_is_a_clear_error(tmp_path, cache):
+    with pytest.raises(ConfigError, match="one of them"):
+        Trainer(tiny("student_nokd"), opts("student_nokd", tmp_path, cache, steps=2, resume=True,
+                                           init=str(tmp_path / "w.safetensors")))
+    with pytest.raises(ConfigError, match="no weights file"):
+        Trainer(tiny("student_nokd"), opts("student_nokd", tmp_path, cache, steps=2, init=str(tmp_path / "none")))
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, cache):
     from rppg.errors import WeightsError
 

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run folder for checkpoints, logs and the final weights; runs/TARGET when omitted")
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps; the config's when omitted")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--init", default=None, metavar="WEIGHTS",
+                        help="start a new run from these weights (a .safetensors of the same network) "
+                             "instead of a random initialisation, for example to train a shipped network "
+                             "further; not with --resume")
     parser.add_argument("--stop-after", type=int, default=None,
                         help="train at most this many steps now, checkpoint, exit (continue with --resume)")
     parser.add_argument("--data", default="synth",
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         cfg["seed"] = args.seed
     opts = RunOptions(
         target=args.target, out=Path(args.out or f"runs/{args.target}"), data=args.data, steps=args.steps,
-        resume=args.resume, stop_after=args.stop_after, threads=args.threads, teacher=args.teacher,
+        resume=args.resume, init=args.init, stop_after=args.stop_after, threads=args.threads, teacher=args.teacher,
         cache_dir=None if args.no_cache else Path(args.cache), progress=not args.quiet,
     )
     card = train(cfg, opts)

@@ -51,6 +51,7 @@ class RunOptions:
     data: str = "synth"
     steps: int | None = None
     resume: bool = False
+    init: str | None = None  # weights a new run starts from (a warm start), instead of a random initialisation
     threads: int | None = None
     teacher: str | None = None
     cache_dir: Path | None = Path("data_cache")
@@ -130,6 +131,10 @@ class Trainer:
         self.steps = int(opts.steps if opts.steps is not None else cfg["steps"])
         if self.steps < 1:
             raise ConfigError("--steps must be at least 1")
+        if opts.init and opts.resume:
+            raise ConfigError("--init starts a new run and --resume continues one: give one of them")
+        if opts.init and not Path(opts.init).is_file():
+            raise ConfigError(f"--init: no weights file at {opts.init}")
         threads = opts.threads or cfg.get("threads")
         if threads:
             torch.set_num_threads(int(threads))
@@ -153,6 +158,8 @@ class Trainer:
         self.pairs = self._make_pairs()
 
         self.model = build(cfg["arch"]).to(self.d.device)
+        if opts.init:
+            load_weights(self.model, opts.init)
         self.distiller = self._make_distiller()
         self.teacher_cache: TeacherCache | None = None
         if self.distiller is not None and cfg["distill"].get("cache_teacher", False):
@@ -170,6 +177,7 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: lr_factor(s, warm, self.steps))
         self.step, self.best, self.best_metrics, self.wall = 0, float("inf"), {}, 0.0
         self.commands = [opts.command]  # every invocation that contributed, for the model card
+        self.init = opts.init  # the warm start's weights, kept across --resume for the model card
         if opts.resume:
             self._load_checkpoint()
         self.net: nn.Module = self.trained if self.distiller else _Features(self.model)
@@ -347,6 +355,7 @@ class Trainer:
             "baseline": json.dumps(getattr(self, "baseline", {})),
             "wall": self.wall,
             "commands": json.dumps(self.commands),
+            "init": self.init or "",
             "torch_rng": torch.get_rng_state(),
         }
         tmp = self.out / (CHECKPOINT + ".tmp")
@@ -370,6 +379,7 @@ class Trainer:
         self.best_metrics = json.loads(state["best_metrics"])
         self.baseline = json.loads(state["baseline"])
         self.commands = json.loads(state.get("commands", "[]")) + [self.opts.command]
+        self.init = state.get("init") or None
         torch.set_rng_state(state["torch_rng"])
 
     # ------------------------------------------------------------------ export
@@ -401,6 +411,7 @@ class Trainer:
             "validation_baseline": getattr(self, "baseline", {}),
             "config": self.cfg,
             "command": " && ".join(self.commands),
+            "initialised_from": self.init,
             "weights": weights.name,
         }
         (self.out / f"{self.opts.target}.json").write_text(json.dumps(card, indent=2) + "\n")
