@@ -23,18 +23,12 @@ def grid_times(t0: float, t1: float, fs: float = MODEL_FPS) -> np.ndarray:
     return t0 + np.arange(int(np.floor((t1 - t0) * fs + 1e-9)) + 1) / fs
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """Round and saturate resampled pixel values, as a camera would store them."""
-    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
-
-
 def crops_on_grid(times: np.ndarray, crops: np.ndarray, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
     """uint8 (N, S, S, 3) crops at irregular ``times`` -> (grid, uint8 (n, S, S, 3) crops at MODEL_FPS)."""
     grid = grid_times(t0, t1)
-    flat = crops.reshape(len(crops), -1).astype(np.float32)
-    _, out = resample_uniform(np.asarray(times, np.float64), flat, MODEL_FPS, t0, t1)
+    _, out = resample_uniform(np.asarray(times, np.float64), crops, MODEL_FPS, t0, t1, as_uint8=True)
     out = out[: len(grid)]
-    return grid[: len(out)], to_uint8(out).reshape((len(out),) + crops.shape[1:])
+    return grid[: len(out)], out
 
 
 class FaceCropper:

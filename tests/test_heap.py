@@ -39,3 +39,31 @@ def test_scratch_arrays_of_readings_do_not_stay_resident() -> None:
     assert out[0] == "True"
     # about 6.5 MB without the fixed threshold (the arrays stay in the heap), under 1 MB with it
     assert float(out[1]) < 3.0
+
+
+def test_a_readings_scratch_is_bounded_by_blocks_not_copies_of_the_window() -> None:
+    """Resampling and normalising a 10 s window allocate about its output plus a few blocks
+    (each was several float copies of the whole window: 23 MB at the peak of each step)."""
+    import tracemalloc
+
+    import numpy as np
+
+    from rppg.models.estimator import padded_frames
+    from rppg.models.preprocess import preprocess
+    from rppg.windowing import crops_on_grid
+
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (310, 36, 36, 3), dtype=np.uint8)
+    times = np.sort(np.arange(310) / 30.0 + rng.normal(0, 0.004, 310))
+    tracemalloc.start()
+    try:
+        _, window = crops_on_grid(times, crops, 0.0, 9.9)
+        resample_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        x = preprocess(window, padded_frames(len(window)))
+        preprocess_peak = tracemalloc.get_traced_memory()[1] - window.nbytes
+    finally:
+        tracemalloc.stop()
+    assert resample_peak < 2 * window.nbytes + 1_000_000
+    assert preprocess_peak < x.nbytes + 3_000_000
+    assert x.shape[1] == padded_frames(len(window)) and not x[:, len(window) - 1:].any()

@@ -10,8 +10,9 @@ from rppg.constants import CROP_SIZE, MODEL_FPS
 from rppg.models.student import StudentNet
 from rppg.models.weights_io import save_weights
 from rppg.pipeline import Pipeline
+from rppg.signal.filters import to_uint8
 from rppg.sources import open_source
-from rppg.windowing import crops_on_grid, grid_times, to_uint8, track_and_crop
+from rppg.windowing import crops_on_grid, grid_times, track_and_crop
 from tests.conftest import REAL_VIDEO, push_all
 
 

@@ -17,13 +17,9 @@ from rppg.models.preprocess import integrate, preprocess
 TIME_MULTIPLE = 8
 
 
-def pad_time(x: np.ndarray) -> np.ndarray:
-    """(3, T, H, W) -> (1, 3, T', H, W) with T' the next multiple of TIME_MULTIPLE (zero diff padding)."""
-    t = x.shape[1]
-    extra = (-t) % TIME_MULTIPLE
-    if extra:
-        x = np.concatenate([x, np.zeros((x.shape[0], extra, *x.shape[2:]), x.dtype)], axis=1)
-    return x[None]
+def padded_frames(t: int) -> int:
+    """The next multiple of TIME_MULTIPLE: the window length the networks are run on (zero padding)."""
+    return t + (-t) % TIME_MULTIPLE
 
 
 class Estimator:
@@ -45,7 +41,7 @@ class Estimator:
                              f"got {crops.dtype} {crops.shape}")
         if len(crops) < 2:
             raise ValueError("need at least 2 frames")
-        return self._run(pad_time(preprocess(crops)))[: len(crops)].astype(np.float32)
+        return self._run(preprocess(crops, padded_frames(len(crops)))[None])[: len(crops)].astype(np.float32)
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         return integrate(self.predict_diff(crops))

@@ -131,33 +131,54 @@ def _interp_weights(t: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.nda
     return idx, np.clip(frac, 0.0, 1.0)
 
 
+#: Output rows blended at a time: bounds the float scratch of resampling a window of crops to
+#: about a megabyte, where blending all rows at once would allocate several copies of the window.
+_BLEND_ROWS = 16
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Round and saturate resampled pixel values, as a camera would store them."""
+    y = np.rint(x)
+    np.clip(y, 0, 255, out=y)
+    return y.astype(np.uint8)
+
+
 def resample_uniform(t: np.ndarray, x: np.ndarray, fs: float, t0: float | None = None,
-                     t1: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     t1: float | None = None, as_uint8: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation of samples at irregular times ``t`` onto a grid at ``fs`` Hz.
 
-    ``x`` may be (N,) or (N, ...) (e.g. N crops): every column is interpolated at once with
-    one gather and one blend, no loop over columns. float32 input stays float32 (crops are
-    large); anything else comes back as float64. The grid runs from ``t0`` (default first
-    time) to ``t1`` (default last time), inclusive where it lands on a sample; outside the
+    ``x`` may be (N,) or (N, ...) (e.g. N crops): columns are interpolated together with one
+    gather and one blend per block of output rows, no loop over columns. float32 input, and any
+    input with ``as_uint8``, is blended in float32 (crops are large); anything else in float64. ``as_uint8``
+    rounds and saturates each block to uint8 as it is made (crops, as a camera stores them),
+    so no float copy of the whole window exists at any time. The grid runs from ``t0`` (default
+    first time) to ``t1`` (default last time), inclusive where it lands on a sample; outside the
     samples the end values are held.
     """
     t = np.asarray(t, np.float64)
     x = np.asarray(x)
-    dtype = np.float32 if x.dtype == np.float32 else np.float64
+    dtype = np.float32 if x.dtype == np.float32 or as_uint8 else np.float64
     if len(t) == 0:
-        return np.zeros(0), x[:0].astype(dtype)
+        return np.zeros(0), x[:0].astype(np.uint8 if as_uint8 else dtype)
     t0 = t[0] if t0 is None else t0
     t1 = t[-1] if t1 is None else t1
     n = int(np.floor((t1 - t0) * fs + 1e-9)) + 1
     grid = t0 + np.arange(max(n, 0)) / fs
-    if x.ndim == 1:
+    if x.ndim == 1 and not as_uint8:
         return grid, np.interp(grid, t, x.astype(np.float64))
     flat = x.reshape(len(x), -1)
+    out = np.empty((len(grid), flat.shape[1]), np.uint8 if as_uint8 else dtype)
     if len(t) == 1:
-        out = np.repeat(flat.astype(dtype), len(grid), axis=0)
+        idx, frac = np.zeros(len(grid), np.intp), np.zeros(len(grid))
+        flat = np.concatenate([flat, flat])  # one sample: every grid time holds it
     else:
         idx, frac = _interp_weights(t, grid)
-        frac = frac.astype(dtype)[:, None]
-        lo, hi = flat[idx].astype(dtype), flat[idx + 1].astype(dtype)
-        out = lo + frac * (hi - lo)
+    frac = frac.astype(dtype)[:, None]
+    for start in range(0, len(grid), _BLEND_ROWS):
+        rows = slice(start, start + _BLEND_ROWS)
+        lo, hi = flat[idx[rows]].astype(dtype), flat[idx[rows] + 1].astype(dtype)
+        hi -= lo
+        hi *= frac[rows]
+        hi += lo  # lo + frac * (hi - lo), in place
+        out[rows] = to_uint8(hi) if as_uint8 else hi
     return grid, out.reshape((len(grid),) + x.shape[1:])
