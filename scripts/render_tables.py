@@ -35,8 +35,8 @@ def _get(entry: dict, *path):
 #: Rows of the main accuracy table: (variant in models/evaluation.json, label).
 NETWORK_ROWS = (
     ("student", "student"), ("student_nokd", "student_nokd"), ("teacher", "teacher"),
-    ("steps2000_student_seed1", "student before (2,000 steps)"),
-    ("steps2000_student_nokd_seed1", "student_nokd before (2,000 steps)"),
+    ("steps2000_student_seed1", "student seed 1 at 2,000 steps (shipped before)"),
+    ("steps2000_student_nokd_seed1", "student_nokd seed 1 at 2,000 steps (shipped before)"),
     ("no_sway_student_seed1", "student before (trained without sway)"),
     ("previous_data_student_screened_400", "student before that (400 clips, no GRID speakers)"),
     ("previous_data_teacher_screened_400", "teacher before (400 clips, no GRID speakers)"),

@@ -38,12 +38,12 @@ def copy_run(run: Path, target: str, name: str, dest: Path) -> dict | None:
 
 def main() -> None:
     copy_run(RUNS / "teacher", "teacher", "teacher", MODELS)
-    for run in sorted(RUNS.glob("ablation_*")):  # scored beside the seeds, never shipped
+    for run in sorted(p for p in RUNS.glob("ablation_*") if p.is_dir()):  # scored beside the seeds, never shipped
         copy_run(run, "student" if (run / "student.json").is_file() else "student_nokd", run.name, MODELS / "seeds")
     bank, windows = config_val_windows()
     for target in ("student", "student_nokd"):
         seeds = {}
-        for run in sorted(RUNS.glob(f"{target}_seed*")):
+        for run in sorted(p for p in RUNS.glob(f"{target}_seed*") if p.is_dir()):
             if copy_run(run, target, run.name, MODELS / "seeds"):
                 weights = MODELS / "seeds" / f"{run.name}.safetensors"
                 seeds[run.name] = score_network(target, weights, windows)["val_mae"]
