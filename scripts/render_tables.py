@@ -114,10 +114,22 @@ def _mean_sd(values: list) -> str:
     return f"{np.mean(v):.2f} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:.2f} (n={len(v)})"
 
 
-def _card_steps(entry: dict) -> str:
-    """The optimiser steps of a scored network, from the card next to its weights."""
+def _card(entry: dict) -> dict | None:
+    """The model card next to a scored network's weights, when there is one."""
     card = ROOT / Path(entry.get("weights") or "").with_suffix(".json")
-    return f"{json.loads(card.read_text())['steps']:,}" if entry.get("weights") and card.is_file() else "-"
+    return json.loads(card.read_text()) if entry.get("weights") and card.is_file() else None
+
+
+def _card_steps(entry: dict) -> str:
+    """The optimiser steps of a scored network, from its card."""
+    card = _card(entry)
+    return f"{card['steps']:,}" if card else "-"
+
+
+def _card_validation(entry: dict) -> str:
+    """A scored network's validation MAE at its chosen step, from its card."""
+    card = _card(entry)
+    return f"{fmt(card['validation']['val_mae'])} (step {card['best_step']:,})" if card else "-"
 
 
 def seeds_table(nets: dict) -> str:
@@ -186,11 +198,12 @@ def label_free_table(nets: dict) -> str:
     for label, key in LABEL_FREE_ROWS:
         e = nets.get(key)
         if e:
-            rows.append(f"| {label} | {fmt(e['typical']['window_mae'])} | {fmt(e['random']['window_mae'])} | "
-                        f"{fmt(e['real_clip']['window_mae'])} | {fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
+            rows.append(f"| {label} | {_card_validation(e)} | {fmt(e['typical']['window_mae'])} | "
+                        f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
+                        f"{fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
                         f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
-    return _table(["network", "typical: window MAE", "random: window MAE", "real clip: window MAE",
-                   "real faces: agree with clean POS", "real faces: median change"], rows)
+    return _table(["network", "validation MAE (chosen step)", "typical: window MAE", "random: window MAE",
+                   "real clip: window MAE", "real faces: agree with clean POS", "real faces: median change"], rows)
 
 
 def ablation_table(nets: dict) -> str:
