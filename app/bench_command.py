@@ -50,9 +50,8 @@ def _available(method: str, backend: str) -> bool:
 def _pipeline(video: str, method: str, backend: str, decode_fps: float,
               threads: int | None = None) -> dict[str, Any] | None:
     """One pipeline in a fresh process. Its rate is divided by the fastest decode-only rate of the
-    run (this process's own, or ``decode_fps`` measured at the start): the pipeline's process
-    decodes more slowly once its allocator keeps frames out of the heap (rppg/heap.py), and the
-    limit for a file is what decoding alone reaches."""
+    run (this process's own, or ``decode_fps`` measured at the start): the limit for a file is
+    what decoding alone reaches."""
     if not _available(method, backend):
         _log(f"skipping the {method} pipeline ({backend}): its weights are not shipped")
         return None

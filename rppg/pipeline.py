@@ -30,7 +30,6 @@ from rppg.errors import ConfigError
 from rppg.estimators import Estimator, make_estimator
 from rppg.face.regions import SkinSampler, box_mean_rgb, crop_face
 from rppg.face.tracker import FaceTracker
-from rppg.heap import release_large_buffers
 from rppg.signal.filters import resample_uniform
 from rppg.signal.quality import Judge, Verdict
 from rppg.sources.base import FrameSource
@@ -135,7 +134,6 @@ class Pipeline:
             raise ConfigError("window must be at least 4 s and step positive")
         if roi not in ("skin", "box"):
             raise ConfigError(f"unknown roi {roi!r} (use skin or box)")
-        release_large_buffers()  # per-reading arrays go back to the system when freed
         self.method = method
         self.estimator: Estimator = make_estimator(method, weights, backend)
         self.fallback: Estimator | None = None
