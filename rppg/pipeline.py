@@ -30,6 +30,7 @@ from rppg.errors import ConfigError
 from rppg.estimators import Estimator, make_estimator
 from rppg.face.regions import SkinSampler, box_mean_rgb, crop_face
 from rppg.face.tracker import FaceTracker
+from rppg.heap import fit_mmap_threshold
 from rppg.signal.filters import resample_uniform
 from rppg.signal.quality import Judge, Verdict
 from rppg.sources.base import FrameSource
@@ -134,6 +135,8 @@ class Pipeline:
             raise ConfigError("window must be at least 4 s and step positive")
         if roi not in ("skin", "box"):
             raise ConfigError(f"unknown roi {roi!r} (use skin or box)")
+        fit_mmap_threshold()  # a reading's network input goes back to the system when freed (rppg/heap.py)
+        self._frame_bytes = 0
         self.method = method
         self.estimator: Estimator = make_estimator(method, weights, backend)
         self.fallback: Estimator | None = None
@@ -192,6 +195,10 @@ class Pipeline:
 
     def observe(self, frame: Frame) -> tuple[float, dict[str, np.ndarray] | None, FaceBox | None]:
         """Track and sample one frame without buffering it: (time, sample, box), for ``push_sample``."""
+        nbytes = getattr(frame.image, "nbytes", 0)
+        if nbytes > self._frame_bytes:  # larger frames than so far: keep them in the heap too
+            self._frame_bytes = nbytes
+            fit_mmap_threshold(nbytes)
         sample = self._observe(frame)
         return frame.t, sample, self.last_box
 
