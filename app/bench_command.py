@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     out["memory_mb"] = memory
     for backend in _BACKENDS:
         out[f"rss_mb_{backend}"] = memory[backend]["after_run"] if memory.get(backend) else None
+        out[f"peak_rss_mb_{backend}"] = memory[backend].get("peak") if memory.get(backend) else None
     out["rss_mb"] = round(rss_mb(), 1)
     _print_table(out)
     if args.json:
@@ -136,7 +137,8 @@ def _print_table(out: dict) -> None:
               f"{bpm:>7}")
     print("ms per frame by stage: " + ", ".join(
         f"{name} {method_stages:.3f}" for name, method_stages in _main_stages(out).items()))
-    memory = ", ".join(f"{b} {out[f'rss_mb_{b}']:.0f} MB" for b in _BACKENDS if out.get(f"rss_mb_{b}"))
+    memory = ", ".join(f"{b} {out[f'rss_mb_{b}']:.0f} MB (peak {out.get(f'peak_rss_mb_{b}') or 0:.0f})"
+                       for b in _BACKENDS if out.get(f"rss_mb_{b}"))
     print(f"student pipeline resident memory: {memory or '-'}")
 
 

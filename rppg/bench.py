@@ -30,11 +30,12 @@ from rppg.errors import RppgError
 STAGES = ("decode", "detect", "track", "sample", "resample", "estimator", "heart_rate", "other")
 
 
-def rss_mb() -> float:
-    """Current resident memory of this process (Linux /proc; peak RSS elsewhere)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory of this process, now (``VmRSS``) or at its peak (``VmHWM``); Linux /proc,
+    the peak elsewhere."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     except OSError:
         pass
@@ -279,6 +280,7 @@ def run_pipeline(video: str, method: str, weights: str | None = None, backend: s
         wall = time.perf_counter() - start
     detections = pipeline.tracker.detections - detections
     memory["after_run"] = rss_mb()
+    memory["peak"] = rss_mb("VmHWM")  # the working set while frames and readings were in flight
     memory["torch_loaded"] = float("torch" in sys.modules)
     pipeline.close()
     lat = 1000 * np.asarray(latencies)

@@ -28,8 +28,8 @@ METHODS: tuple[str, ...] = ("student", "teacher", "pos", "chrom", "green")
 #: "face_too_small"): below it the skin signal drowns in quantisation and compression
 #: noise. Chosen by shrinking the real clip (scripts/face_size_bench.py writes the errors per face
 #: size to docs/face_size.json; the README renders them): just under the smallest face at which
-#: every window stayed within 3 bpm (25 px with the current student; at 17 px one window missed
-#: by more than 3).
+#: every window stayed within 3 bpm with the student shipped before. The current student stays
+#: within 3 bpm down to the smallest size measured; one clip is too little to lower it on.
 MIN_FACE_PX: float = 24.0
 
 #: Seconds between face detections when the networks read the crop (flow tracks in between
