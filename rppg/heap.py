@@ -3,9 +3,8 @@
 glibc maps blocks above its mmap threshold afresh (mmap) and returns them when freed; smaller
 blocks come from the heap and are reused. By default the threshold rises to the largest block
 freed so far, so after the first readings everything stays resident, the 4.7 MB network input of
-a 10 s window included (about 15 MB more with PyTorch, 50 MB more with ONNX Runtime, in
-`rppg bench`). A threshold fixed low (256 KB) returned that memory but mapped every decoded frame
-afresh too, which cost a fifth of the pipeline's frame rate. So the threshold sits just above one
+a 10 s window included. A threshold fixed low (256 KB) returned that memory but mapped every
+decoded frame afresh too, which slowed decoding and detection. So the threshold sits just above one
 decoded frame and at least at 2 MB: frames and a reading's small scratch blocks are reused from
 the heap, and at webcam resolutions up to 720p the network input is mapped and given back.
 """
