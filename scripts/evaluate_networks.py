@@ -50,6 +50,8 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
        for v in ("label_free", "synthetic_only", "screened_160", "screened_400")},
     **{f"ablation_{v}": ("student_nokd", f"models/seeds/ablation_{v}.safetensors")
        for v in ("160_clips", "no_average", "no_grid", "finetune_control", "finetune_label_free")},
+    # seed 1 of the student distilled from the longer teacher part-way (teacher_long at step 1,800)
+    "ablation_interim_teacher": ("student", "models/seeds/ablation_interim_teacher.safetensors"),
     # the seeds of the recipe before sway augmentation (and the training-like validation bank)
     **{f"no_sway_{t}_seed{s}": (t, f"models/seeds/previous_data/{t}_seed{s}_no_sway.safetensors")
        for t in ("student", "student_nokd") for s in (1, 2, 3)},
