@@ -169,6 +169,14 @@ STEPS_ROWS = (("student (distilled)", "steps2000_student_seed1", "student_seed1"
               ("student_nokd", "steps2000_student_nokd_seed1", "student_nokd_seed1"))
 
 
+def _score_cells(e: dict) -> str:
+    """A network's held-out cells: typical, random and real-clip window MAE, real-face agreement
+    with clean POS, median change."""
+    return " | ".join(fmt(v) for v in (e["typical"]["window_mae"], e["random"]["window_mae"],
+                                         e["real_clip"]["window_mae"], _get(e, "real_faces", "agree_within3_share"),
+                                         _get(e, "real_faces", "median_change_bpm")))
+
+
 def steps_table(nets: dict) -> str:
     """What training longer did: seed 1 of each student at 2,000 steps and at its current length."""
     rows = []
@@ -176,10 +184,7 @@ def steps_table(nets: dict) -> str:
         for key in (before, after):
             e = nets.get(key)
             if e:
-                rows.append(f"| {label} | {_card_steps(e)} | {fmt(e['typical']['window_mae'])} | "
-                            f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
-                            f"{fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
-                            f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
+                rows.append(f"| {label} | {_card_steps(e)} | {_score_cells(e)} |")
     return _table(["seed 1 of", "steps", "typical: window MAE", "random: window MAE", "real clip: window MAE",
                    "real faces: agree with clean POS", "real faces: median change"], rows)
 
@@ -205,10 +210,7 @@ def variants_table(nets: dict, variants: tuple[tuple[str, str], ...]) -> str:
     for label, key in variants:
         e = nets.get(key)
         if e:
-            rows.append(f"| {label} | {_card_validation(e)} | {fmt(e['typical']['window_mae'])} | "
-                        f"{fmt(e['random']['window_mae'])} | {fmt(e['real_clip']['window_mae'])} | "
-                        f"{fmt(_get(e, 'real_faces', 'agree_within3_share'))} | "
-                        f"{fmt(_get(e, 'real_faces', 'median_change_bpm'))} |")
+            rows.append(f"| {label} | {_card_validation(e)} | {_score_cells(e)} |")
     return _table(["network", "validation MAE (chosen step)", "typical: window MAE", "random: window MAE",
                    "real clip: window MAE", "real faces: agree with clean POS", "real faces: median change"], rows)
 
