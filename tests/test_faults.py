@@ -376,7 +376,9 @@ def chatter():
 thread = threading.Thread(target=chatter)
 thread.start()
 detector = BlazeFaceDetector()
-detector.detect(np.zeros((240, 320, 3), np.uint8))
+for size in ((240, 320), (480, 640), (720, 1280), (241, 321)):  # the runtime's warnings come on first runs
+    for _ in range(3):
+        detector.detect(np.zeros((*size, 3), np.uint8))
 detector.close()
 stop.set()
 thread.join()

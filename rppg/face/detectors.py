@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -34,10 +34,23 @@ _warned_no_mediapipe = False
 _NATIVE_LINE = re.compile(r"^(INFO: |WARNING: Logging before InitGoogle"  # LiteRT, XNNPACK
                           r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\])")  # absl: W0000 00:00:17.5  886 x.cc:14]
 _STDERR_LOCK = threading.Lock()
+#: The runtime's once-per-process warning that start-up runs until it has been seen, and how many runs at most.
+_MISALIGNED = b"Input tensor memory is not aligned"
+_WARM_UP_RUNS = 48
+
+
+def _read_from(fd: int, start: int) -> bytes:
+    """A file's bytes from ``start`` on, whatever its (shared) offset."""
+    return os.pread(fd, max(os.fstat(fd).st_size - start, 0), start)
+
+
+def _drop_native_lines(data: bytes) -> bytes:
+    return b"".join(line for line in data.splitlines(keepends=True)
+                    if not _NATIVE_LINE.match(line.decode("utf-8", "replace")))
 
 
 @contextlib.contextmanager
-def _native_stderr_filtered() -> Iterator[None]:
+def _native_stderr_filtered() -> Iterator[Callable[[], bytes]]:
     """Hide the native runtime's log lines written during the block, and only those.
 
     File descriptor 2 is shared by every thread, so it cannot be muted for one: instead it
@@ -45,27 +58,30 @@ def _native_stderr_filtered() -> Iterator[None]:
     native log line is written back to the real stderr, in order. Residual effect: another
     thread's stderr output during the block (a fraction of a second) appears when it ends,
     and one of its lines shaped exactly like a native log line would be dropped.
+    Python's own stderr buffer is deliberately not flushed here: a flush from this thread could
+    split another thread's half-written line across the two destinations.
+    Yields a function that returns what fd 2 has received so far in the block.
     """
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
-        yield
+        yield lambda: b""
         return
     with _STDERR_LOCK, tempfile.TemporaryFile() as captured:
-        sys.stderr.flush()
         saved = os.dup(fd)
         os.dup2(captured.fileno(), fd)
         try:
-            yield
+            yield lambda: _read_from(captured.fileno(), 0)
         finally:
-            sys.stderr.flush()
+            # Written back before fd 2 is restored, so that no newer line overtakes them; then
+            # whatever arrived in the instant before the switch back.
+            head = _read_from(captured.fileno(), 0)
+            os.write(saved, _drop_native_lines(head))
             os.dup2(saved, fd)
             os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured.read().splitlines(keepends=True)
-                    if not _NATIVE_LINE.match(line.decode("utf-8", "replace"))]
-            if kept:
-                os.write(fd, b"".join(kept))
+            tail = _drop_native_lines(_read_from(captured.fileno(), len(head)))
+            if tail:
+                os.write(fd, tail)
 
 
 def _close_quietly(detector: object) -> None:
@@ -80,6 +96,7 @@ class BlazeFaceDetector:
     """mediapipe Tasks FaceDetector with the BlazeFace short-range model shipped in ``models/``."""
 
     name = "mediapipe"
+    _misalignment_warned = False  # per process, like the runtime's own warning
 
     def __init__(self, model_path: Path = FACE_DETECTOR_MODEL, min_confidence: float = 0.5) -> None:
         if not Path(model_path).is_file():
@@ -92,20 +109,32 @@ class BlazeFaceDetector:
             running_mode=mp.RunningMode.IMAGE,
             min_detection_confidence=min_confidence,
         )
-        with _native_stderr_filtered():
+        with _native_stderr_filtered() as received:
             self._detector = mp.FaceDetector.create_from_options(options)
             call_on_caller_thread(self._detector, mp)
-            # The runtime warns once, on the first input buffer that happens to be misaligned;
-            # a few warm-up runs here (filtered) make that all but certain to happen now.
-            rng = np.random.default_rng(0)
-            for _ in range(6):
-                noise = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
-                self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=noise))
+            self._warm_up(received)
         # Closed at the latest when the interpreter exits, before mediapipe's worker threads stop.
         self._finalizer = weakref.finalize(self, _close_quietly, self._detector)
         register = getattr(threading, "_register_atexit", None)
         if register is not None:
             register(self._finalizer)
+
+    def _warm_up(self, received: Callable[[], bytes]) -> None:
+        """Run the detector until the runtime has printed its one misaligned-input warning.
+
+        The runtime warns once per process, on the first input tensor that happens to be
+        misaligned; which run that is varies (usually the first, sometimes the fifth), so a
+        fixed number of warm-up runs could leave the warning to reach the user's terminal.
+        """
+        if BlazeFaceDetector._misalignment_warned:
+            return
+        rng = np.random.default_rng(0)
+        for _ in range(_WARM_UP_RUNS):
+            noise = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+            self._detector.detect(self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=noise))
+            if _MISALIGNED in received():
+                BlazeFaceDetector._misalignment_warned = True
+                return
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         height, width = image.shape[:2]
