@@ -52,6 +52,10 @@ VARIANTS: dict[str, tuple[str, str | None]] = {
        for v in ("160_clips", "no_average", "no_grid", "finetune_control", "finetune_label_free")},
     # seed 1 of the student distilled from the longer teacher part-way (teacher_long at step 1,800)
     "ablation_interim_teacher": ("student", "models/seeds/ablation_interim_teacher.safetensors"),
+    # teacher_long's best weights (its step 3,200), and seeds 1 and 2 of the student distilled from them
+    "teacher_long_step3200": ("teacher", "models/seeds/teacher_long_step3200.safetensors"),
+    **{f"ablation_teacher3200_seed{s}": ("student", f"models/seeds/ablation_teacher3200_seed{s}.safetensors")
+       for s in (1, 2)},
     # the seeds of the recipe before sway augmentation (and the training-like validation bank)
     **{f"no_sway_{t}_seed{s}": (t, f"models/seeds/previous_data/{t}_seed{s}_no_sway.safetensors")
        for t in ("student", "student_nokd") for s in (1, 2, 3)},

@@ -116,8 +116,9 @@ def _mean_sd(values: list) -> str:
 
 def _card(entry: dict) -> dict | None:
     """The model card next to a scored network's weights, when there is one."""
-    card = ROOT / Path(entry.get("weights") or "").with_suffix(".json")
-    return json.loads(card.read_text()) if entry.get("weights") and card.is_file() else None
+    weights = entry.get("weights") or f"models/{entry.get('method')}.safetensors"  # None: the shipped file
+    card = ROOT / Path(weights).with_suffix(".json")
+    return json.loads(card.read_text()) if card.is_file() else None
 
 
 def _card_steps(entry: dict) -> str:
@@ -129,7 +130,11 @@ def _card_steps(entry: dict) -> str:
 def _card_validation(entry: dict) -> str:
     """A scored network's validation MAE at its chosen step, from its card."""
     card = _card(entry)
-    return f"{fmt(card['validation']['val_mae'])} (step {card['best_step']:,})" if card else "-"
+    if not card:
+        return "-"
+    windows = card["validation"].get("val_windows")
+    where = f"step {card['best_step']:,}" + (f", {windows} windows" if windows else "")
+    return f"{fmt(card['validation']['val_mae'])} ({where})"
 
 
 def seeds_table(nets: dict) -> str:
@@ -197,10 +202,15 @@ LABEL_FREE_ROWS = (
 )
 
 
-#: Seed 1 of the distilled student from the shipped teacher and from the longer teacher part-way.
+#: Seeds of the distilled student from the shipped teacher and from the longer teacher part-way.
 TEACHER_ROWS = (
+    ("the shipped teacher (1,000 steps)", "teacher"),
+    ("teacher_long at its step 3,200 (4,200 in all)", "teacher_long_step3200"),
     ("seed 1 distilled from the shipped teacher (1,000 steps)", "student_seed1"),
     ("seed 1 distilled from teacher_long at its step 1,800 (2,800 in all)", "ablation_interim_teacher"),
+    ("seed 1 distilled from teacher_long at its step 3,200 (4,200 in all)", "ablation_teacher3200_seed1"),
+    ("seed 2 distilled from the shipped teacher (1,000 steps; the shipped student)", "student_seed2"),
+    ("seed 2 distilled from teacher_long at its step 3,200 (4,200 in all)", "ablation_teacher3200_seed2"),
 )
 
 
